@@ -1,0 +1,49 @@
+"""Shared CLI bits: output helpers and the one place errors become exit codes."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import typer
+
+from lumina.records import Job
+
+
+def echo_json(obj: Any) -> None:
+    typer.echo(json.dumps(obj, ensure_ascii=False, default=str))
+
+
+def err(msg: str) -> None:
+    typer.echo(msg, err=True)
+
+
+def job_line(job: Job) -> str:
+    from lumina.jobs import outcome
+
+    rate = f", {job.tokens_per_s:.0f} tok/s" if job.tokens_per_s else ""
+    eta = f", ETA {job.eta_s:.0f} s" if job.eta_s is not None else ""
+    return (f"job {job.id} [{job.kind}] {outcome(job)}: {job.done}/{job.total} done, "
+            f"{job.failed} failed{rate}{eta}")
+
+
+def wait_and_report(job_id: int, as_json: bool = False) -> int:
+    """Wait for a job with progress on stderr; exit status 0 only if every item succeeded."""
+    from lumina import jobs
+
+    job = jobs.wait(job_id, on_update=lambda j: err(job_line(j)))
+    if as_json:
+        echo_json(job.to_json())
+    else:
+        typer.echo(job_line(job))
+        if job.error:
+            typer.echo(f"error: {job.error}", err=True)
+        if job.failed:
+            typer.echo(f"{job.failed} items failed: see `lumina jobs show {job.id}`", err=True)
+    ok = job.status == "done" and job.failed == 0
+    return 0 if ok else 1
+
+
+def progress(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)

@@ -1,0 +1,38 @@
+"""User-facing errors.
+
+A ``LuminaError`` carries a message written for the person at the keyboard: the CLI prints it
+on one line and exits with status 2, the app shows it in an error box. Anything else that
+escapes is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class LuminaError(Exception):
+    """An error caused by input or environment, explained in one line."""
+
+    exit_code = 2
+
+
+class NotFoundError(LuminaError):
+    """A named thing (project, job, model, file) does not exist."""
+
+
+class InvalidInputError(LuminaError):
+    """A file, setting or argument is malformed."""
+
+
+class StoreBusyError(LuminaError):
+    """The database stayed locked by another process past the retry budget."""
+
+
+class StoreCorruptError(LuminaError):
+    """The database file cannot be opened as a DuckDB database."""
+
+
+class TeacherError(LuminaError):
+    """A teacher backend cannot be built or reached."""
+
+
+class NotAvailableYetError(LuminaError):
+    """A feature that exists in the product plan but not in this build."""

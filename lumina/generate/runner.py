@@ -1,0 +1,89 @@
+"""The shared generation loop: plan once, then batch → teacher → one transaction per batch.
+
+Resumability comes from the items: each has a stable key and is marked done in the same
+transaction that writes its sample, so a killed worker never loses a written sample and a
+resumed one never writes an item twice. Teacher calls made before the kill come from the cache.
+"""
+
+from __future__ import annotations
+
+import time
+
+from lumina import samples as sample_service
+from lumina.generate import get_mode
+from lumina.generate.base import ModeContext
+from lumina.generate.params import GenerateParams
+from lumina.store import connect, transaction
+from lumina.store import jobs as store_jobs
+from lumina.store import projects as store_projects
+from lumina.teachers import build_teacher
+from lumina.teachers.cached import CachedTeacher
+
+
+def run_generation_job(job_id: int, worker) -> None:
+    log = worker.log
+    with connect() as con:
+        job = store_jobs.get(con, job_id)
+        project = store_projects.get_by_id(con, job.project_id)
+        nodes = store_projects.nodes(con, project.id)
+        planned = store_jobs.item_count(con, job_id)
+    params = GenerateParams.model_validate(job.params)
+    mode = get_mode(params.mode)
+
+    if not planned:
+        items = mode.plan(project, params, nodes)
+        with connect() as con, transaction(con):
+            if not store_jobs.item_count(con, job_id):  # a concurrent resume may have planned
+                store_jobs.add_items(con, job_id, items)
+        log.info("planned %d items (mode %s)", len(items), params.mode)
+
+    teachers = _build_teachers(project.teacher, params, log)
+    ctx = ModeContext(project=project, params=params, instruction_teacher=teachers["instruction"],
+                      answer_teacher=teachers["answer"], job_id=job_id)
+    try:
+        while True:
+            worker.checkpoint()
+            with connect() as con:
+                batch = store_jobs.pending_items(con, job_id, params.batch_size)
+            if not batch:
+                break
+            before = _totals(teachers)
+            t0 = time.monotonic()
+            outcomes = mode.run_batch(ctx, batch)
+            tokens, busy = (a - b for a, b in zip(_totals(teachers), before))
+            ok = 0
+            with connect() as con, transaction(con):
+                for o in outcomes:
+                    if o.sample is not None:
+                        sid = sample_service.write(con, project.id, o.sample, o.finish_reason)
+                        store_jobs.complete_item(con, job_id, o.key, sid)
+                        ok += 1
+                    else:
+                        store_jobs.fail_item(con, job_id, o.key, o.error or "unknown error", o.raw)
+                store_jobs.refresh_counts(con, job_id, tokens=int(tokens), busy_s=float(busy))
+                job = store_jobs.get(con, job_id)
+            rate = tokens / busy if busy > 0 else 0.0
+            log.info("batch of %d: %d ok, %d failed in %.1f s (%.0f tok/s) — %d/%d done, %d failed",
+                     len(batch), ok, len(batch) - ok, time.monotonic() - t0, rate,
+                     job.done, job.total, job.failed)
+    finally:
+        for t in {id(t): t for t in teachers.values()}.values():
+            t.close()
+
+
+def _build_teachers(project_teacher: str, params: GenerateParams, log) -> dict[str, CachedTeacher]:
+    specs = {"instruction": params.instruction_teacher or project_teacher,
+             "answer": params.answer_teacher or project_teacher}
+    built: dict[str, CachedTeacher] = {}
+    out = {}
+    for step, spec in specs.items():
+        if spec not in built:  # one engine when both steps use the same teacher
+            log.info("loading teacher %s", spec)
+            built[spec] = CachedTeacher(build_teacher(spec), identity=spec)
+        out[step] = built[spec]
+    return out
+
+
+def _totals(teachers: dict[str, CachedTeacher]) -> tuple[int, float]:
+    uniq = {id(t): t for t in teachers.values()}.values()
+    return (sum(t.stats.completion_tokens for t in uniq), sum(t.stats.busy_s for t in uniq))

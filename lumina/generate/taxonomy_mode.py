@@ -1,0 +1,98 @@
+"""Taxonomy mode: per leaf × task type × difficulty (× persona), an instruction, then its answer."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from lumina import prompts
+from lumina import taxonomy as tx
+from lumina.errors import InvalidInputError
+from lumina.generate.base import ItemOutcome, ModeContext, item_seed
+from lumina.generate.params import GenerateParams
+from lumina.records import JobItem, NewSample, Project
+from lumina.teachers.base import ChatRequest
+from lumina.teachers.postprocess import split_reasoning
+from lumina.teachers.structured import chat_structured
+
+
+class InstructionOut(BaseModel):
+    instruction: str = Field(min_length=8, max_length=4000)
+
+
+class TaxonomyMode:
+    name = "taxonomy"
+
+    def plan(self, project: Project, params: GenerateParams, project_nodes: list[dict]) -> list[tuple[str, dict]]:
+        tree = tx.from_store(project.taxonomy, project_nodes)
+        if not tree.nodes:
+            raise InvalidInputError(
+                f"Project '{project.name}' has no taxonomy: create it with --taxonomy FILE first."
+            )
+        if not tree.task_types or not tree.difficulty:
+            raise InvalidInputError(f"Project '{project.name}': the taxonomy needs task_types and difficulty.")
+        combos = tx.plan(tree, params.n, params.seed)
+        return [
+            (f"{i:07d}", {"node_path": c.node_path, "node_description": c.node_description,
+                          "task_type": c.task_type, "difficulty": c.difficulty, "persona": c.persona,
+                          "seed": item_seed(params.seed, i)})
+            for i, c in enumerate(combos)
+        ]
+
+    def run_batch(self, ctx: ModeContext, items: list[JobItem]) -> list[ItemOutcome]:
+        t_inst = prompts.latest("taxonomy", "instruction")
+        t_ans = prompts.latest("taxonomy", "answer")
+        p_inst = ctx.params.instruction_params
+        p_ans = ctx.params.answer_params
+
+        requests = []
+        for it in items:
+            pl = it.payload
+            text = t_inst.render(
+                topic=pl["node_path"].rsplit("/", 1)[-1], path=pl["node_path"].replace("/", " > "),
+                description=pl.get("node_description"), task_type=pl["task_type"],
+                difficulty=pl["difficulty"], persona=pl.get("persona"),
+            )
+            requests.append(ChatRequest([{"role": "user", "content": text}],
+                                        p_inst.model_copy(update={"seed": pl["seed"]})))
+        structured = chat_structured(ctx.instruction_teacher, requests, InstructionOut, ctx.params.retries)
+
+        outcomes: dict[str, ItemOutcome] = {}
+        answer_reqs: list[tuple[JobItem, str, str | None, ChatRequest]] = []
+        for it, res in zip(items, structured):
+            if not res.ok:
+                outcomes[it.key] = ItemOutcome(it.key, error=f"instruction: {res.error}",
+                                               raw="\n---\n".join(res.raw))
+                continue
+            inst_reasoning, instruction = split_reasoning(res.value.instruction)
+            system = t_ans.render(difficulty=it.payload["difficulty"])
+            msgs = [{"role": "system", "content": system}, {"role": "user", "content": instruction}]
+            answer_reqs.append((it, instruction, res.raw[-1],
+                                ChatRequest(msgs, p_ans.model_copy(update={"seed": it.payload["seed"]}))))
+
+        completions = ctx.answer_teacher.chat([r for *_, r in answer_reqs]) if answer_reqs else []
+        for (it, instruction, raw_inst, _), c in zip(answer_reqs, completions):
+            if not c.ok:
+                outcomes[it.key] = ItemOutcome(it.key, error=f"answer: {c.error}", raw=c.text)
+                continue
+            reasoning, answer = split_reasoning(c.text)
+            if not answer.strip():
+                outcomes[it.key] = ItemOutcome(it.key, error="answer: empty after removing reasoning", raw=c.text)
+                continue
+            pl = it.payload
+            outcomes[it.key] = ItemOutcome(
+                it.key, finish_reason=c.finish_reason,
+                sample=NewSample(
+                    mode="taxonomy", instruction=instruction, response=answer,
+                    messages=[{"role": "user", "content": instruction}, {"role": "assistant", "content": answer}],
+                    node_path=pl["node_path"], task_type=pl["task_type"], difficulty=pl["difficulty"],
+                    persona=pl.get("persona"), reasoning=reasoning,
+                    teacher=ctx.answer_teacher.identity, instruction_teacher=ctx.instruction_teacher.identity,
+                    template=f"{t_inst.ref},{t_ans.ref}",
+                    params={"instruction": p_inst.model_dump(exclude={"json_schema"}),
+                            "answer": p_ans.model_dump(exclude={"json_schema"})},
+                    seed=pl["seed"],
+                    raw={"instruction": raw_inst, "answer": c.text, "finish_reason": c.finish_reason},
+                    job_id=ctx.job_id, item_key=it.key,
+                ),
+            )
+        return [outcomes[it.key] for it in items]

@@ -1,0 +1,107 @@
+"""Projects: create one from a taxonomy, with a teacher and a student, checked up front."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from lumina import models
+from lumina import taxonomy as tx
+from lumina.errors import InvalidInputError, NotFoundError, TeacherError
+from lumina.records import Project
+from lumina.store import connect, transaction
+from lumina.store import projects as store_projects
+from lumina.teachers import default_student_spec, default_teacher_spec, parse_spec
+
+_NAME_OK = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_. ")
+
+
+def check_model_name(name: str) -> None:
+    """Fail early, in one line, on a model that cannot be loaded here (no download, no load)."""
+    key = name.strip().lower()
+    if key in (models.SMOLLM2, "smollm2", models.MINILM):
+        return
+    models.resolve(name, prepare=False)
+
+
+def check_teacher(spec: str, reach: bool = True) -> str:
+    ts = parse_spec(spec)
+    if ts.backend == "openai":
+        if reach:
+            check_endpoint(ts.base_url or "")
+    else:
+        check_model_name(ts.model)
+    return str(ts)
+
+
+def check_endpoint(base_url: str, timeout_s: float = 5.0) -> float:
+    """GET {base}/models; return latency. Raises TeacherError when nothing answers."""
+    import time
+
+    import httpx
+
+    t0 = time.monotonic()
+    try:
+        r = httpx.get(f"{base_url.rstrip('/')}/models", timeout=timeout_s)
+    except httpx.HTTPError as exc:
+        raise TeacherError(f"Cannot reach the teacher at {base_url}: {type(exc).__name__} ({exc}).") from None
+    if r.status_code >= 500:
+        raise TeacherError(f"The teacher at {base_url} answered HTTP {r.status_code}.")
+    return time.monotonic() - t0
+
+
+def create_project(
+    name: str, taxonomy_file: str | Path | None = None, taxonomy_obj: tx.Taxonomy | None = None,
+    teacher: str | None = None, student: str | None = None, settings: dict[str, Any] | None = None,
+    check_reachable: bool = True,
+) -> Project:
+    name = name.strip()
+    if not name or not set(name) <= _NAME_OK or len(name) > 80:
+        raise InvalidInputError(
+            f"Project name '{name}' must be 1-80 characters of letters, digits, space, '-', '_' or '.'."
+        )
+    tree = taxonomy_obj or (tx.load(taxonomy_file) if taxonomy_file else None)
+    teacher_spec = check_teacher(teacher or default_teacher_spec(), reach=check_reachable)
+    student_spec = (student or default_student_spec()).strip()
+    check_model_name(student_spec)
+    with connect() as con, transaction(con):
+        project = store_projects.create(con, name, teacher_spec, student_spec,
+                                        taxonomy=tree.meta() if tree else {}, settings=settings)
+        if tree:
+            store_projects.replace_nodes(con, project.id, tree.flat())
+    return project
+
+
+def get(name: str) -> Project:
+    with connect() as con:
+        return store_projects.get(con, name)
+
+
+def taxonomy_of(project: Project) -> tx.Taxonomy | None:
+    with connect() as con:
+        rows = store_projects.nodes(con, project.id)
+    return tx.from_store(project.taxonomy, rows) if rows else None
+
+
+def summaries() -> list[dict[str, Any]]:
+    with connect() as con:
+        return store_projects.summary(con)
+
+
+def names() -> list[str]:
+    with connect() as con:
+        return [p.name for p in store_projects.list_all(con)]
+
+
+def delete(name: str) -> None:
+    with connect() as con, transaction(con):
+        p = store_projects.get(con, name)
+        store_projects.delete(con, p.id)
+
+
+def exists(name: str) -> bool:
+    try:
+        get(name)
+        return True
+    except NotFoundError:
+        return False

@@ -1,0 +1,1 @@
+"""Scorers: each one reads samples and writes scores and flags."""

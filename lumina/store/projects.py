@@ -1,0 +1,131 @@
+"""Projects and their taxonomy nodes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable
+
+import duckdb
+
+from lumina.errors import InvalidInputError, NotFoundError
+from lumina.records import Project
+
+_COLS = "id, name, created_at, teacher, student, taxonomy, settings"
+
+
+def _row(r: tuple) -> Project:
+    return Project(
+        id=r[0], name=r[1], created_at=r[2], teacher=r[3], student=r[4],
+        taxonomy=json.loads(r[5]) if r[5] else {}, settings=json.loads(r[6]) if r[6] else {},
+    )
+
+
+def create(
+    con: duckdb.DuckDBPyConnection, name: str, teacher: str, student: str,
+    taxonomy: dict[str, Any] | None = None, settings: dict[str, Any] | None = None,
+) -> Project:
+    if con.execute("SELECT 1 FROM projects WHERE name = ?", [name]).fetchone():
+        raise InvalidInputError(f"A project named '{name}' already exists.")
+    r = con.execute(
+        f"INSERT INTO projects (name, teacher, student, taxonomy, settings) VALUES (?, ?, ?, ?, ?)"
+        f" RETURNING {_COLS}",
+        [name, teacher, student, json.dumps(taxonomy or {}), json.dumps(settings or {})],
+    ).fetchone()
+    return _row(r)
+
+
+def get(con: duckdb.DuckDBPyConnection, name: str) -> Project:
+    r = con.execute(f"SELECT {_COLS} FROM projects WHERE name = ?", [name]).fetchone()
+    if not r:
+        names = [n for (n,) in con.execute("SELECT name FROM projects ORDER BY name").fetchall()]
+        known = f" Known projects: {', '.join(names)}." if names else " There are no projects yet."
+        raise NotFoundError(f"No project named '{name}'.{known}")
+    return _row(r)
+
+
+def get_by_id(con: duckdb.DuckDBPyConnection, project_id: int) -> Project:
+    r = con.execute(f"SELECT {_COLS} FROM projects WHERE id = ?", [project_id]).fetchone()
+    if not r:
+        raise NotFoundError(f"No project with id {project_id}.")
+    return _row(r)
+
+
+def list_all(con: duckdb.DuckDBPyConnection) -> list[Project]:
+    return [_row(r) for r in con.execute(f"SELECT {_COLS} FROM projects ORDER BY name").fetchall()]
+
+
+def update(con: duckdb.DuckDBPyConnection, project_id: int, **fields: Any) -> None:
+    allowed = {"teacher", "student", "taxonomy", "settings"}
+    for key, value in fields.items():
+        if key not in allowed:
+            raise ValueError(f"cannot update project field {key}")
+        if key in ("taxonomy", "settings"):
+            value = json.dumps(value)
+        con.execute(f"UPDATE projects SET {key} = ? WHERE id = ?", [value, project_id])
+
+
+def delete(con: duckdb.DuckDBPyConnection, project_id: int) -> None:
+    """Remove a project and everything that belongs to it (used by `lumina demo` refresh)."""
+    sample_ids = "SELECT id FROM samples WHERE project_id = ?"
+    job_ids = "SELECT id FROM jobs WHERE project_id = ?"
+    for sql in (
+        f"DELETE FROM scores WHERE sample_id IN ({sample_ids})",
+        f"DELETE FROM flags WHERE sample_id IN ({sample_ids})",
+        f"DELETE FROM job_items WHERE job_id IN ({job_ids})",
+        "DELETE FROM review_events WHERE project_id = ?",
+        "DELETE FROM samples WHERE project_id = ?",
+        "DELETE FROM jobs WHERE project_id = ?",
+        "DELETE FROM taxonomy_nodes WHERE project_id = ?",
+        "DELETE FROM dataset_versions WHERE project_id = ?",
+        "DELETE FROM training_runs WHERE project_id = ?",
+        "DELETE FROM imports WHERE project_id = ?",
+        "DELETE FROM projects WHERE id = ?",
+    ):
+        con.execute(sql, [project_id])
+
+
+def replace_nodes(con: duckdb.DuckDBPyConnection, project_id: int, nodes: Iterable[dict]) -> None:
+    con.execute("DELETE FROM taxonomy_nodes WHERE project_id = ?", [project_id])
+    rows = [
+        (project_id, n["path"], n.get("parent_path"), n["name"], n.get("description"),
+         float(n.get("weight", 1.0)), i)
+        for i, n in enumerate(nodes)
+    ]
+    if rows:
+        con.executemany(
+            "INSERT INTO taxonomy_nodes VALUES (?, ?, ?, ?, ?, ?, ?)", rows
+        )
+
+
+def nodes(con: duckdb.DuckDBPyConnection, project_id: int) -> list[dict[str, Any]]:
+    cur = con.execute(
+        "SELECT path, parent_path, name, description, weight, position FROM taxonomy_nodes"
+        " WHERE project_id = ? ORDER BY position",
+        [project_id],
+    )
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+
+def record_import(con: duckdb.DuckDBPyConnection, project_id: int, kind: str, path: str, rows: int) -> None:
+    con.execute(
+        "INSERT INTO imports (project_id, kind, path, rows) VALUES (?, ?, ?, ?)",
+        [project_id, kind, path, rows],
+    )
+
+
+def summary(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """One row per project with sample counts by status, for the Projects page and CLI."""
+    cur = con.execute(
+        """
+        SELECT p.name, p.teacher, p.student, p.created_at,
+               count(s.id) AS samples,
+               count(s.id) FILTER (WHERE s.status = 'approved') AS approved,
+               count(s.id) FILTER (WHERE s.status = 'rejected') AS rejected,
+               (SELECT count(*) FROM jobs j WHERE j.project_id = p.id AND j.status IN ('queued','running')) AS active_jobs
+        FROM projects p LEFT JOIN samples s ON s.project_id = p.id
+        GROUP BY ALL ORDER BY p.name
+        """
+    )
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r)) for r in cur.fetchall()]
