@@ -27,6 +27,8 @@ import yaml
 from lumina.errors import InvalidInputError, NotFoundError
 
 MAX_BYTES = 5_000_000
+# Joins node names into a path ('Physics > Optics'). Not '/': names like 'File I/O' are common.
+SEP = " > "
 
 
 @dataclass
@@ -52,7 +54,7 @@ class Taxonomy:
 
         def walk(nodes: list[Node], parent: str | None) -> None:
             for n in nodes:
-                path = f"{parent}/{n.name}" if parent else n.name
+                path = f"{parent}{SEP}{n.name}" if parent else n.name
                 out.append({"path": path, "parent_path": parent, "name": n.name,
                             "description": n.description, "weight": n.weight})
                 walk(n.children, path)
@@ -66,7 +68,7 @@ class Taxonomy:
 
         def walk(nodes: list[Node], parent: str | None, w: float) -> None:
             for n in nodes:
-                path = f"{parent}/{n.name}" if parent else n.name
+                path = f"{parent}{SEP}{n.name}" if parent else n.name
                 if n.children:
                     walk(n.children, path, w * n.weight)
                 else:
@@ -119,8 +121,8 @@ def _node(d: Any, where: str) -> Node:
     if not isinstance(d, dict) or not str(d.get("name", "")).strip():
         raise InvalidInputError(f"{where}: every node needs a 'name'.")
     name = str(d["name"]).strip()
-    if "/" in name:
-        raise InvalidInputError(f"{where}: node name '{name}' may not contain '/'.")
+    if SEP in name:
+        raise InvalidInputError(f"{where}: node name '{name}' may not contain '{SEP}'.")
     try:
         weight = float(d.get("weight", 1.0))
     except (TypeError, ValueError):

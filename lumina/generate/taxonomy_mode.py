@@ -48,7 +48,7 @@ class TaxonomyMode:
         for it in items:
             pl = it.payload
             text = t_inst.render(
-                topic=pl["node_path"].rsplit("/", 1)[-1], path=pl["node_path"].replace("/", " > "),
+                topic=pl["node_path"].rsplit(tx.SEP, 1)[-1], path=pl["node_path"],
                 description=pl.get("node_description"), task_type=pl["task_type"],
                 difficulty=pl["difficulty"], persona=pl.get("persona"),
             )

@@ -27,7 +27,7 @@ def m001_initial(con: duckdb.DuckDBPyConnection) -> None:
 
         CREATE TABLE taxonomy_nodes (
             project_id   BIGINT NOT NULL,
-            path         VARCHAR NOT NULL,   -- 'Science/Physics/Optics'
+            path         VARCHAR NOT NULL,   -- 'Science > Physics > Optics' (taxonomy.SEP)
             parent_path  VARCHAR,
             name         VARCHAR NOT NULL,
             description  VARCHAR,

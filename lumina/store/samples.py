@@ -88,7 +88,7 @@ def list_samples(
         params.append(status)
     if node:
         sql += " AND (node_path = ? OR starts_with(node_path, ?))"
-        params += [node, node + "/"]
+        params += [node, node + " > "]  # taxonomy.SEP: the node and its subtree
     if search:
         sql += " AND (instruction ILIKE ? OR response ILIKE ?)"
         params += [f"%{search}%", f"%{search}%"]
