@@ -1,0 +1,6 @@
+"""`python -m lumina.cli` == `lumina`."""
+
+from lumina.cli import main
+
+if __name__ == "__main__":
+    main()
