@@ -12,6 +12,7 @@ from lumina.store import connect
 from lumina.store import projects as store_projects
 from lumina.store import samples as store_samples
 from lumina.store import ui as store_ui
+from lumina.taxonomy import SEP
 
 OUTSIDE_TAXONOMY = "(not in the taxonomy)"
 
@@ -82,16 +83,16 @@ def node_table(project: str) -> list[dict[str, Any]]:
         path = n["path"]
         gen = appr = 0
         for node_path, c in counts.items():
-            if node_path == path or node_path.startswith(path + "/"):
+            if node_path == path or node_path.startswith(path + SEP):
                 gen += c["generated"]
                 appr += c["approved"]
         rows.append({
-            "path": path, "name": n["name"], "depth": path.count("/"),
+            "path": path, "name": n["name"], "depth": path.count(SEP),
             "description": n.get("description"), "weight": n.get("weight"),
             "leaf": path not in parents, "generated": gen, "approved": appr,
         })
     other = [c for node_path, c in counts.items() if node_path not in paths
-             and not any(node_path.startswith(q + "/") for q in paths)]
+             and not any(node_path.startswith(q + SEP) for q in paths)]
     if other:
         rows.append({
             "path": OUTSIDE_TAXONOMY, "name": OUTSIDE_TAXONOMY, "depth": 0, "description": None,

@@ -7,8 +7,11 @@ from typing import Any
 
 import duckdb
 
+from lumina.taxonomy import SEP  # joins node names into paths
 
-def _filters(project_id: int, status: str | None, search: str | None, node: str | None) -> tuple[str, list[Any]]:
+
+def _filters(project_id: int, status: str | None, search: str | None,
+             node: str | None) -> tuple[str, list[Any]]:
     """The WHERE clause shared by the Samples page's count and ``samples.list_samples``."""
     sql = "project_id = ?"
     params: list[Any] = [project_id]
@@ -17,7 +20,7 @@ def _filters(project_id: int, status: str | None, search: str | None, node: str 
         params.append(status)
     if node:
         sql += " AND (node_path = ? OR starts_with(node_path, ?))"
-        params += [node, node + "/"]
+        params += [node, node + SEP]  # the node and its subtree
     if search:
         sql += " AND (instruction ILIKE ? OR response ILIKE ?)"
         params += [f"%{search}%", f"%{search}%"]

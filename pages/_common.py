@@ -1,0 +1,329 @@
+"""Shared pieces of the web UI: the project picker, the error box, safe text, the job panel.
+
+Only widgets and calls into ``lumina.*`` here, like the pages themselves.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import runpy
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Iterator
+
+import streamlit as st
+
+from lumina import jobs as lj
+from lumina import projects as lp
+from lumina.errors import LuminaError
+from lumina.records import Job, Project
+
+PROJECT_KEY = "project"
+_PICKER_KEY = "_project_picker"
+_FLASH_KEY = "_flash"
+ACTIVE = ("queued", "running")
+NO_PROJECT = (
+    "There is no project yet. Create one on the **Projects** page, or run `lumina demo` in a "
+    "terminal for a ready-made one."
+)
+
+
+APP_FILE = Path(__file__).resolve().parent.parent / "app.py"
+_IN_FRAME = "_in_app_frame"
+
+
+# ---------------------------------------------------------------- the frame (app.py)
+
+@contextmanager
+def app_frame() -> Iterator[None]:
+    """Marks that app.py (navigation, sidebar, page config) is wrapping the page run."""
+    st.session_state[_IN_FRAME] = True
+    try:
+        yield
+    finally:
+        st.session_state[_IN_FRAME] = False
+
+
+def ensure_frame() -> None:
+    """Call first in every page: run the page inside app.py even when Streamlit did not.
+
+    Streamlit 1.67 still treats a folder named ``pages/`` beside the entry script as an old-style
+    multipage app until ``st.navigation`` has run once in the process: the server's first script
+    run (and every ``AppTest`` run after ``switch_page``) executes the page file on its own,
+    without app.py. Then the page runs app.py, which renders the frame and this page inside it.
+    """
+    if st.session_state.get(_IN_FRAME):
+        return
+    runpy.run_path(str(APP_FILE), run_name="__lumina_app__")
+    st.stop()
+
+
+# ---------------------------------------------------------------- errors and messages
+
+@contextmanager
+def show_errors() -> Iterator[None]:
+    """Show a ``LuminaError`` as an error box (the rest of the ``with`` block is skipped);
+    anything else is a bug and keeps its traceback."""
+    try:
+        yield
+    except LuminaError as exc:
+        st.error(str(exc), icon=":material/error:")
+
+
+def flash(message: str) -> None:
+    """A success message shown once, after the next rerun (e.g. after creating a project)."""
+    st.session_state[_FLASH_KEY] = message
+
+
+def show_flash() -> None:
+    message = st.session_state.pop(_FLASH_KEY, None)
+    if message:
+        st.success(message, icon=":material/check_circle:")
+
+
+# ---------------------------------------------------------------- project picker
+
+def select_project(name: str) -> None:
+    st.session_state[PROJECT_KEY] = name
+
+
+def _picked() -> None:
+    st.session_state[PROJECT_KEY] = st.session_state[_PICKER_KEY]
+
+
+def project_picker() -> str | None:
+    """The sidebar select box; its choice lives in ``st.session_state["project"]``."""
+    names = lp.names()
+    current = st.session_state.get(PROJECT_KEY)
+    if current not in names:
+        current = names[0] if names else None
+    st.session_state[PROJECT_KEY] = current
+    with st.sidebar:
+        if not names:
+            st.caption("No projects yet.")
+            return None
+        st.session_state[_PICKER_KEY] = current  # set before the widget exists: allowed
+        st.selectbox("Project", names, key=_PICKER_KEY, on_change=_picked)
+    return current
+
+
+def current_project() -> Project | None:
+    name = st.session_state.get(PROJECT_KEY)
+    if not name:
+        return None
+    try:
+        return lp.get(name)
+    except LuminaError:
+        return None
+
+
+def require_project() -> Project:
+    """The selected project; without one, say how to make one and stop the page."""
+    project = current_project()
+    if project is None:
+        st.info(NO_PROJECT, icon=":material/info:")
+        st.page_link("pages/projects.py", label="Go to Projects", icon=":material/folder:")
+        st.stop()
+    return project
+
+
+# ---------------------------------------------------------------- safe text
+
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+
+
+def escape_for_markdown(text: str) -> str:
+    """Escape HTML everywhere except inside fenced code blocks, which Markdown shows verbatim
+    (escaping there would print ``&lt;`` in code). Inline code is escaped too: safe, if ugly."""
+    out, fence = [], None
+    for line in text.splitlines(keepends=True):
+        m = _FENCE.match(line)
+        if fence is None:
+            if m and not (m.group(1)[0] == "`" and "`" in line[m.end():]):  # an opening fence
+                fence = m.group(1)
+            out.append(html.escape(line))
+        else:
+            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) \
+                    and not line[m.end():].strip():
+                fence = None
+            out.append(line)
+    return "".join(out)
+
+
+def safe_text(text: str | None, markdown: bool = False) -> None:
+    """Teacher text, never interpreted as HTML (``st.text``); Markdown only after escaping."""
+    if not text:
+        st.caption("(empty)")
+    elif markdown:
+        st.markdown(escape_for_markdown(text))
+    else:
+        st.text(text)
+
+
+# ---------------------------------------------------------------- formatting
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+_BADGE = {"running": "blue", "queued": "violet", "done": "green", "failed": "red",
+          "cancelled": "gray", "interrupted": "orange"}
+
+
+def status_badge(job: Job) -> str:
+    """Markdown for a coloured badge with the job's verdict."""
+    color = "orange" if job.status == "done" and job.failed else _BADGE.get(job.status, "gray")
+    return f":{color}-badge[{lj.outcome(job)}]"
+
+
+# ---------------------------------------------------------------- jobs
+
+def _job_teacher(job: Job, project: Project | None) -> str:
+    p = job.params or {}
+    default = project.teacher if project else "project default"
+    inst, ans = p.get("instruction_teacher") or default, p.get("answer_teacher") or default
+    return ans if inst == ans else f"{inst} → {ans}"
+
+
+def job_panel(job: Job, project: Project | None = None) -> None:
+    """One job: status, progress, rate, ETA, teacher, actions, log tail and failed items."""
+    with st.container(border=True):
+        when = job.created_at.strftime("%Y-%m-%d %H:%M") if job.created_at else ""
+        n = (job.params or {}).get("n")
+        what = f"{job.kind} · {n} samples" if n else job.kind
+        if project:
+            what += f" · {project.name}"
+        st.markdown(f"**Job {job.id}** &nbsp; {status_badge(job)}  \n"
+                    f":gray[{html.escape(what)} · created {when}]")
+        finished = job.done + job.failed
+        frac = min(finished / job.total, 1.0) if job.total else 0.0
+        if job.total:
+            label = f"{finished} / {job.total} items"
+        else:
+            label = "waiting for the worker…" if job.status == "queued" else "no items"
+        if job.failed:
+            label += f" ({job.failed} failed)"
+        st.progress(frac, text=label)
+        tps = job.tokens_per_s
+        facts = [f"**{tps:,.0f}** tokens/s"] if tps else []
+        if job.status == "running":
+            if job.started_at:
+                facts.append(f"running for {duration((datetime.now() - job.started_at).total_seconds())}")
+            facts.append(f"ETA **{duration(job.eta_s)}**")
+        elif job.started_at and job.finished_at:
+            facts.append(f"took **{duration((job.finished_at - job.started_at).total_seconds())}**")
+        facts.append(f"teacher `{_job_teacher(job, project)}`")
+        st.markdown(" · ".join(facts))
+        if job.error:
+            st.warning(job.error, icon=":material/warning:")
+        _job_actions(job)
+        tail = lj.log_tail(job, lines=30)
+        with st.expander("Log (last lines)"):
+            if tail:
+                st.code(tail, language=None)
+            else:
+                st.caption("No log output yet.")
+        if job.failed:
+            with st.expander(f"Failed items ({job.failed})"):
+                _failures(job)
+
+
+def _job_actions(job: Job) -> None:
+    row = st.container(horizontal=True)
+    if job.status in ACTIVE:
+        if row.button("Cancel", key=f"cancel-{job.id}", icon=":material/stop:",
+                      disabled=job.cancel_requested,
+                      help="Stop after the current batch; finished items are kept."):
+            with show_errors():
+                lj.cancel(job.id, wait=False)
+                st.rerun(scope="app")
+        if job.cancel_requested:
+            row.caption("Cancelling after the current batch…")
+        return
+    if job.status in lj.RESUMABLE:
+        if row.button("Resume", key=f"resume-{job.id}", icon=":material/play_arrow:",
+                      help="Start a worker again; finished items are kept, cached teacher calls reused."):
+            with show_errors():
+                lj.resume(job.id)
+                st.rerun(scope="app")
+    if job.failed:
+        if row.button("Retry failed", key=f"retry-{job.id}", icon=":material/replay:",
+                      help=f"Run the {job.failed} failed items again."):
+            with show_errors():
+                lj.resume(job.id, retry_failed=True)
+                st.rerun(scope="app")
+
+
+def _failures(job: Job, limit: int = 50) -> None:
+    items = lj.failures(job.id, limit=limit)
+    if not items:
+        st.caption("No failed items recorded.")
+        return
+    for it in items:
+        st.markdown(f"**{html.escape(it.key)}** · attempt {it.attempts}")
+        st.text(it.error or "no error message")
+        raw = it.raw or "(no raw teacher text)"
+        st.code(raw, language=None, wrap_lines=True, height=160 if raw.count("\n") > 8 else "content")
+        st.caption(html.escape("Item: " + ", ".join(f"{k}={v}" for k, v in (it.payload or {}).items())))
+    if job.failed > limit:
+        st.caption(f"Showing the first {limit} of {job.failed}.")
+
+
+def live_jobs(load, project_for=lambda job: None, empty: str = "No jobs yet.") -> None:
+    """Job panels that refresh every 2 s while any job is queued or running.
+
+    ``load()`` returns the jobs to show; ``project_for(job)`` the project to take defaults from.
+    When the last active job ends, the whole page reruns once so the timer stops.
+    """
+    first = load()
+    was_active = any(j.status in ACTIVE for j in first)
+    state = {"jobs": first}
+
+    @show_errors()
+    def body() -> None:
+        shown = state.pop("jobs", None)
+        current = shown if shown is not None else load()
+        if not current:
+            st.caption(empty)
+            return
+        if was_active and not any(j.status in ACTIVE for j in current):
+            st.rerun(scope="app")
+        for job in current:
+            job_panel(job, project_for(job))
+
+    st.fragment(body, run_every=2 if was_active else None)()
+
+
+# ---------------------------------------------------------------- forms from pydantic models
+
+def number_field(model, field: str, value, label: str | None = None, key: str | None = None,
+                 container=st, step=None):
+    """A number input whose bounds and help come from a pydantic field (validation stays there)."""
+    info = model.model_fields[field]
+    lo = hi = None
+    for m in info.metadata:
+        lo = getattr(m, "ge", lo)
+        hi = getattr(m, "le", hi)
+    kind = float if isinstance(value, float) else int
+    return container.number_input(
+        label or field.replace("_", " ").capitalize(), value=value,
+        min_value=kind(lo) if lo is not None else None, max_value=kind(hi) if hi is not None else None,
+        step=step if step is not None else (0.05 if kind is float else 1),
+        help=info.description, key=key,
+    )
+
+
+def not_built_yet(title: str, plan: str) -> Project | None:
+    """Header of a page whose feature is planned: says so plainly, returns the project if any."""
+    st.title(title)
+    st.info(f"**Not built yet.** {plan}", icon=":material/construction:")
+    return current_project()

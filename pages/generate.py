@@ -1,0 +1,107 @@
+"""Generate: see what the teacher will be asked (taxonomy, prompt templates), then start a run."""
+
+import html
+
+import streamlit as st
+from pydantic import ValidationError
+
+from lumina import jobs, prompts
+from lumina.generate.launch import start_generation
+from lumina.generate.params import GenerateParams
+from lumina.projects import taxonomy_of
+from lumina.teachers import GenParams
+from pages import _common as ui
+
+ui.ensure_frame()
+
+JOB_KEY = "generate_job_id"
+
+project = ui.require_project()
+st.title("Generate")
+st.caption(f"Project **{html.escape(project.name)}** · teacher `{project.teacher}` · "
+           "mode: taxonomy (instruction, then answer, for each leaf × task type × difficulty × persona)")
+
+tree = taxonomy_of(project)
+
+
+def _tree_markdown(nodes, depth=0) -> list[str]:
+    lines = []
+    for n in nodes:
+        extra = f" — {html.escape(n.description)}" if n.description else ""
+        weight = f" `×{n.weight:g}`" if n.weight != 1.0 else ""
+        lines.append(f"{'    ' * depth}- **{html.escape(n.name)}**{weight}{extra}")
+        lines += _tree_markdown(n.children, depth + 1)
+    return lines
+
+
+if tree is None:
+    st.warning("This project has no taxonomy, so there is nothing to generate from. Create a "
+               "project with a taxonomy on the Projects page.", icon=":material/warning:")
+else:
+    with st.expander(f"Taxonomy: {tree.name} ({len(tree.leaves())} leaves)", expanded=False):
+        left, right = st.columns([2, 1])
+        left.markdown("\n".join(_tree_markdown(tree.nodes)))
+        right.markdown("**Task types**  \n" + ", ".join(map(html.escape, tree.task_types)))
+        right.markdown("**Difficulty**  \n" + ", ".join(map(html.escape, tree.difficulty)))
+        if tree.personas:
+            right.markdown("**Personas**  \n" + ", ".join(map(html.escape, tree.personas)))
+        st.code(tree.to_yaml(), language="yaml")
+
+with ui.show_errors():
+    templates = [prompts.latest("taxonomy", "instruction"), prompts.latest("taxonomy", "answer")]
+    with st.expander("Prompt templates: " + ", ".join(t.ref for t in templates)):
+        for t in templates:
+            st.markdown(f"**{t.ref}**")
+            st.code(t.source, language="jinja2", wrap_lines=True)
+
+defaults = GenerateParams()
+with st.form("generate"):
+    st.subheader("New run")
+    c1, c2, c3, c4 = st.columns(4)
+    n = ui.number_field(GenerateParams, "n", defaults.n, "Samples", container=c1)
+    seed = ui.number_field(GenerateParams, "seed", defaults.seed, "Seed", container=c2)
+    batch = ui.number_field(GenerateParams, "batch_size", defaults.batch_size, "Batch size", container=c3)
+    retries = ui.number_field(GenerateParams, "retries", defaults.retries, "Retries", container=c4)
+    i_col, a_col = st.columns(2)
+    with i_col:
+        st.markdown("**Instruction step**")
+        i_tok = ui.number_field(GenParams, "max_tokens", defaults.instruction_params.max_tokens,
+                                "Max tokens", key="gen_i_tokens")
+        i_temp = ui.number_field(GenParams, "temperature", defaults.instruction_params.temperature,
+                                 "Temperature", key="gen_i_temp")
+        i_teacher = st.text_input("Teacher (blank: the project's)", key="gen_i_teacher",
+                                  help=GenerateParams.model_fields["instruction_teacher"].description)
+    with a_col:
+        st.markdown("**Answer step**")
+        a_tok = ui.number_field(GenParams, "max_tokens", defaults.answer_params.max_tokens,
+                                "Max tokens", key="gen_a_tokens")
+        a_temp = ui.number_field(GenParams, "temperature", defaults.answer_params.temperature,
+                                 "Temperature", key="gen_a_temp")
+        a_teacher = st.text_input("Teacher (blank: the project's)", key="gen_a_teacher",
+                                  help=GenerateParams.model_fields["answer_teacher"].description)
+    go = st.form_submit_button("Generate", type="primary", icon=":material/auto_awesome:",
+                               disabled=tree is None)
+
+if go:
+    try:
+        params = GenerateParams(
+            n=n, seed=seed, batch_size=batch, retries=retries,
+            instruction_teacher=i_teacher.strip() or None, answer_teacher=a_teacher.strip() or None,
+            instruction_params=GenParams(max_tokens=i_tok, temperature=i_temp),
+            answer_params=GenParams(max_tokens=a_tok, temperature=a_temp),
+        )
+    except ValidationError as exc:
+        for err in exc.errors():
+            st.error(f"{'.'.join(map(str, err['loc']))}: {err['msg']}", icon=":material/error:")
+    else:
+        with ui.show_errors():
+            job = start_generation(project.name, params)
+            st.session_state[JOB_KEY] = (project.name, job.id)
+            st.toast(f"Started job {job.id}", icon=":material/rocket_launch:")
+
+last_project, job_id = st.session_state.get(JOB_KEY) or (None, None)
+if job_id and last_project == project.name:
+    st.subheader("This run")
+    with ui.show_errors():
+        ui.live_jobs(lambda: [jobs.get(job_id)], project_for=lambda job: project)
+    st.page_link("pages/jobs.py", label="All jobs", icon=":material/pending_actions:")

@@ -1,0 +1,92 @@
+"""Projects: what exists, and a form to start a new one from a taxonomy."""
+
+import streamlit as st
+
+from lumina import projects, taxonomy, teachers, ui_queries
+from lumina.errors import InvalidInputError, LuminaError
+from pages import _common as ui
+
+ui.ensure_frame()
+
+st.title("Projects")
+st.caption("A project is a taxonomy, a teacher that writes samples and a student to train on them.")
+
+rows = projects.summaries()
+if rows:
+    current = st.session_state.get(ui.PROJECT_KEY)
+
+    def _open() -> None:
+        picked = st.session_state["projects_table"].selection.rows
+        if picked:
+            ui.select_project(rows[picked[0]]["name"])
+
+    st.dataframe(
+        [{"name": r["name"], "samples": r["samples"], "approved": r["approved"],
+          "rejected": r["rejected"], "active jobs": r["active_jobs"], "teacher": r["teacher"],
+          "student": r["student"], "created": r["created_at"]} for r in rows],
+        key="projects_table", on_select=_open, selection_mode="single-row", hide_index=True,
+        column_config={
+            "name": st.column_config.TextColumn("Project", width="medium"),
+            "samples": st.column_config.NumberColumn("Samples", format="%d"),
+            "approved": st.column_config.NumberColumn("Approved", format="%d"),
+            "rejected": st.column_config.NumberColumn("Rejected", format="%d"),
+            "active jobs": st.column_config.NumberColumn("Active jobs", format="%d"),
+            "teacher": st.column_config.TextColumn("Teacher"),
+            "student": st.column_config.TextColumn("Student"),
+            "created": st.column_config.DatetimeColumn("Created", format="YYYY-MM-DD HH:mm"),
+        },
+    )
+    st.caption(f"Current project: **{current}** — select a row or use the sidebar to switch.")
+else:
+    st.info("No projects yet. Create one below, or run `lumina demo` in a terminal for a "
+            "ready-made project with samples.", icon=":material/info:")
+
+st.subheader("New project")
+examples = ui_queries.example_taxonomies()
+NONE = "(no taxonomy)"
+with st.form("new_project", clear_on_submit=False):
+    name = st.text_input("Name", key="new_name", placeholder="e.g. everyday-science", max_chars=80,
+                         help="Letters, digits, spaces, '-', '_' and '.'.")
+    left, right = st.columns(2)
+    example = left.selectbox("Taxonomy from an example", [p.name for p in examples] + [NONE],
+                             key="new_example",
+                             help="Files in data/examples/.")
+    upload = right.file_uploader("…or upload a taxonomy YAML (used instead of the example)",
+                                 type=["yaml", "yml"], key="new_upload")
+    teacher = st.text_input(
+        "Teacher", value=teachers.default_teacher_spec(), key="new_teacher",
+        help="BACKEND:MODEL — transformers:MODEL, vllm:MODEL or openai:http://HOST:PORT/v1#MODEL.",
+    )
+    student = st.text_input("Student", value=teachers.default_student_spec(), key="new_student",
+                            help="The small model you will fine-tune on the curated samples.")
+    submitted = st.form_submit_button("Create project", type="primary", icon=":material/add:")
+
+if submitted:
+    with ui.show_errors():
+        if upload is not None:
+            try:
+                text = upload.getvalue().decode("utf-8")
+            except UnicodeDecodeError:
+                raise InvalidInputError(f"{upload.name} is not UTF-8 text.") from None
+            tree = taxonomy.loads(text, where=upload.name)
+        elif example != NONE:
+            tree = taxonomy.load(next(p for p in examples if p.name == example))
+        else:
+            tree = None
+        project = projects.create_project(name, taxonomy_obj=tree, teacher=teacher, student=student)
+        ui.select_project(project.name)
+        nodes = f" with {len(tree.leaves())} taxonomy leaves" if tree else " without a taxonomy"
+        ui.flash(f"Created project **{project.name}**{nodes}. Next: Generate.")
+        st.rerun()
+
+if examples:
+    with st.expander("About the example taxonomies"):
+        for path in examples:
+            try:
+                tree = taxonomy.load(path)
+            except LuminaError as exc:
+                st.warning(f"**{path.name}** cannot be used: {exc}", icon=":material/warning:")
+            else:
+                st.markdown(f"**{path.name}** — {tree.name}: {tree.description or ''} "
+                            f"({len(tree.leaves())} leaves; task types: {', '.join(tree.task_types)}; "
+                            f"difficulty: {', '.join(tree.difficulty)})")

@@ -1,0 +1,240 @@
+"""AppTest smoke tests: every page runs without an exception, with and without real data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lumina import jobs, projects, samples
+from lumina.records import NewSample
+from lumina.store import connect
+from lumina.store import jobs as store_jobs
+from lumina.taxonomy import SEP
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+EXAMPLE = Path(__file__).resolve().parent.parent / "data" / "examples" / "everyday-science.yaml"
+TEACHER = "transformers:smollm2-135m-instruct"
+PAGES = ["projects", "taxonomy", "generate", "samples", "jobs", "quality", "diversity", "review",
+         "datasets", "train", "evaluate"]
+
+
+def make_project(name: str = "science") -> int:
+    p = projects.create_project(name, taxonomy_file=EXAMPLE, teacher=TEACHER, check_reachable=False)
+    with connect() as con:
+        for i, (node, inst, resp) in enumerate([
+            (f"Physics{SEP}Optics", "Why is the sky blue during the day?",
+             "Sunlight scatters off air molecules; blue light scatters most (Rayleigh scattering)."),
+            (f"Biology{SEP}Human body", "How much sleep does a teenager need?",
+             "Most teenagers need eight to ten hours of sleep a night."),
+            (f"Chemistry{SEP}Kitchen chemistry", "What does baking soda do in a cake?",
+             "It reacts with acids to release carbon dioxide, which makes the batter rise."),
+        ]):
+            samples.write(con, p.id, NewSample(
+                mode="taxonomy", instruction=inst, response=resp,
+                messages=[{"role": "user", "content": inst}, {"role": "assistant", "content": resp}],
+                node_path=node, task_type="explanation", difficulty="beginner", teacher=TEACHER,
+                template="taxonomy/instruction@v1,taxonomy/answer@v1", seed=i,
+                params={"answer": {"max_tokens": 64}}, raw={"answer": resp, "finish_reason": "stop"},
+            ))
+    return p.id
+
+
+def make_failed_job(project_id: int) -> int:
+    job = jobs.submit("generate", project_id, {"n": 2, "seed": 0}, launch_worker=False)
+    with connect() as con:
+        store_jobs.add_items(con, job.id, [("item-0", {"node_path": f"Physics{SEP}Optics"}),
+                                           ("item-1", {"node_path": f"Biology{SEP}Ecology"})])
+        store_jobs.complete_item(con, job.id, "item-0", None)
+        store_jobs.fail_item(con, job.id, "item-1", "answer was not valid JSON", "{not json <b>")
+        store_jobs.refresh_counts(con, job.id, tokens=120, busy_s=2.0)
+        store_jobs.finish(con, job.id, "done")
+    return job.id
+
+
+def run_page(page: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    assert not at.exception, at.exception
+    if page != "projects":
+        at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def text_of(at: AppTest) -> str:
+    parts = []
+    for kind in ("title", "subheader", "markdown", "caption", "text", "info", "warning", "error",
+                 "success", "code", "metric"):
+        for el in getattr(at, kind):
+            parts.append(str(getattr(el, "value", "")) + " " + str(getattr(el, "label", "")))
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_without_projects(page):
+    at = run_page(page)
+    assert not at.error, [e.value for e in at.error]
+    text = text_of(at)
+    if page in ("projects",):
+        assert "No projects yet" in text
+    elif page in ("taxonomy", "generate", "samples"):
+        assert "lumina demo" in text
+    elif page == "jobs":
+        assert "No jobs" in text
+    else:
+        assert "Not built yet" in text
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_with_data(page):
+    pid = make_project()
+    job_id = make_failed_job(pid)
+    at = run_page(page)
+    assert not at.error, [e.value for e in at.error]
+    assert at.session_state["project"] == "science"
+    assert at.sidebar.selectbox[0].value == "science"
+    text = text_of(at)
+    expect = {
+        "projects": ["science"],
+        "taxonomy": ["Everyday science", "Task types"],
+        "generate": ["Everyday science", "taxonomy/instruction@v", "taxonomy/answer@v"],
+        "samples": ["Why is the sky blue during the day?", "Rayleigh scattering", "3 samples"],
+        "jobs": [f"Job {job_id}", "answer was not valid JSON", "{not json <b>",
+                 "finished with 1 of 2 items failed"],
+        "review": ["Pending review"],
+        "quality": ["Heuristic flags"],
+        "diversity": ["3 of 7"],
+        "datasets": ["Approved samples"],
+        "train": ["smollm2-135m-instruct"],
+        "evaluate": ["smollm2-135m-instruct"],
+    }[page]
+    for needle in expect:
+        assert needle in text, f"{needle!r} not on page {page}"
+    if page == "projects":
+        assert at.dataframe[0].value["name"].tolist() == ["science"]
+        assert at.dataframe[0].value["samples"].tolist() == [3]
+    if page == "samples":
+        assert len(at.dataframe[0].value) == 3
+    if page == "taxonomy":
+        df = at.dataframe[0].value
+        assert df.loc[df["path"] == "Physics", "generated"].item() == 1
+    if page == "review":
+        assert at.metric[0].value == "3"
+
+
+def test_samples_filters_and_search():
+    make_project()
+    at = run_page("samples")
+    at.text_input(key="samples_search").input("baking soda").run()
+    assert not at.exception
+    assert len(at.dataframe[0].value) == 1
+    assert "What does baking soda do in a cake?" in text_of(at)
+    at.text_input(key="samples_search").input("").run()
+    at.selectbox(key="samples_node").select("Physics").run()
+    assert at.dataframe[0].value["node"].tolist() == [f"Physics{SEP}Optics"]
+    at.selectbox(key="samples_status").select("approved").run()
+    assert "No sample matches these filters" in text_of(at)
+
+
+def test_create_project_form_with_example():
+    at = run_page("projects")
+    at.text_input(key="new_name").input("my-project")
+    at.selectbox(key="new_example").select("everyday-science.yaml")
+    at.text_input(key="new_teacher").input(TEACHER)
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert projects.names() == ["my-project"]
+    assert at.session_state["project"] == "my-project"
+    assert "Created project **my-project**" in text_of(at)
+    assert projects.taxonomy_of(projects.get("my-project")).name == "Everyday science"
+
+
+def test_create_project_form_shows_errors():
+    at = run_page("projects")
+    at.text_input(key="new_name").input("bad/name").run()
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.error and "must be 1-80 characters" in at.error[0].value
+    at.text_input(key="new_name").input("ok-name")
+    at.text_input(key="new_teacher").input("nonsense")
+    at.button[0].click().run()
+    assert not at.exception
+    assert "BACKEND:MODEL" in at.error[0].value
+    assert projects.names() == []
+
+
+def test_jobs_cancel_queued_job():
+    pid = make_project()
+    job = jobs.submit("generate", pid, {"n": 4}, launch_worker=False)  # no worker: stays queued
+    at = run_page("jobs")
+    assert "queued" in text_of(at)
+    at.button(key=f"cancel-{job.id}").click().run()
+    assert not at.exception, at.exception
+    assert jobs.get(job.id).status == "cancelled"
+    assert at.button(key=f"resume-{job.id}")
+
+
+def test_generate_rejects_bad_teacher_override():
+    make_project()
+    at = run_page("generate")
+    at.text_input(key="gen_a_teacher").input("not-a-spec")
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    assert at.error and "BACKEND:MODEL" in at.error[0].value
+    assert jobs.list_jobs() == []  # nothing was started
+
+
+def test_create_project_form_with_uploaded_yaml():
+    at = run_page("projects")
+    tree = "name: Tiny\ntask_types: [explanation]\ndifficulty: [easy]\nnodes:\n  - name: Cooking\n"
+    at.text_input(key="new_name").input("uploaded")
+    at.text_input(key="new_teacher").input(TEACHER)
+    at.file_uploader(key="new_upload").upload("tiny.yaml", tree.encode(), "application/x-yaml")
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert projects.taxonomy_of(projects.get("uploaded")).name == "Tiny"
+
+    at.text_input(key="new_name").input("broken")
+    at.file_uploader(key="new_upload").set_value(("bad.yaml", b"nodes: [unclosed", "application/x-yaml"))
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    assert at.error and "not valid YAML" in at.error[0].value
+    assert projects.names() == ["uploaded"]
+
+
+def test_markdown_escaping_keeps_code_blocks_verbatim(monkeypatch):
+    monkeypatch.syspath_prepend(str(Path(APP).parent))  # pages/ sits beside app.py, not in lumina
+    from pages._common import escape_for_markdown
+
+    text = ('Use <b>bold</b>:\n```python\nif a < b:\n    print("<script>")\n```\n'
+            '<img src=x onerror=alert(1)>\n')
+    out = escape_for_markdown(text)
+    assert "&lt;b&gt;bold&lt;/b&gt;" in out and "&lt;img src=x onerror=alert(1)&gt;" in out
+    assert 'if a < b:\n    print("<script>")' in out  # inside the fence: shown verbatim by Markdown
+    assert "<img" not in out.replace('print("<script>")', "")
+    assert "<x>" in escape_for_markdown("```\nunclosed <x>")  # an unclosed fence runs to the end
+
+
+def test_generate_starts_a_worker_job():
+    # A teacher nobody serves: the worker starts, fails or is cancelled quickly, and no model loads.
+    projects.create_project("remote", taxonomy_file=EXAMPLE, check_reachable=False,
+                            teacher="openai:http://127.0.0.1:9/v1#nobody")
+    at = run_page("generate")
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    (job,) = jobs.list_jobs()
+    assert at.session_state["generate_job_id"] == ("remote", job.id)
+    assert f"Job {job.id}" in text_of(at)
+    final = jobs.wait(job.id, timeout_s=30)
+    if final.status in ("queued", "running"):
+        final = jobs.cancel(job.id, grace_s=3)  # never leave a worker behind in a deleted folder
+    assert final.status in ("failed", "cancelled")
+    at.run()
+    assert not at.exception, at.exception
+    assert final.status in text_of(at)
+    if final.error:
+        assert final.error in [w.value for w in at.warning]
