@@ -17,7 +17,10 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"
 fi
 PY="$VENV/bin/python"
-PIP=("$PY" -m pip install --disable-pip-version-check --no-deps --quiet)
+PIP=(pip_quiet "$PY" -m pip install --disable-pip-version-check --no-deps --quiet)
+
+# This machine's pip config names index folders that may not exist; its warnings are noise.
+pip_quiet() { "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2); }
 
 torch_kind() {
   "$PY" - <<'PY' 2>/dev/null || echo none
@@ -55,7 +58,7 @@ if [ "$kind" = "none" ]; then
 fi
 
 # Packages known to break the CPU stack if a transitive install ever brings them in.
-"$PY" -m pip uninstall -y --quiet torchvision torchaudio torchcodec triton >/dev/null 2>&1 || true
+pip_quiet "$PY" -m pip uninstall -y --quiet torchvision torchaudio torchcodec triton >/dev/null 2>&1 || true
 
 echo "==> installing lumina (editable)"
 "${PIP[@]}" -e .

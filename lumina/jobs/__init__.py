@@ -145,7 +145,7 @@ def cancel(job_id: int, grace_s: float = 15.0, wait: bool = True) -> Job:
     deadline = time.monotonic() + grace_s
     while time.monotonic() < deadline:
         job = get(job_id)
-        if not is_alive(job) or job.status not in store_jobs.ACTIVE:
+        if not is_alive(job):  # the process itself has exited, not merely flipped its status
             break
         time.sleep(0.5)
     else:
