@@ -1,0 +1,136 @@
+"""Generation throughput: the raw backend library vs Lumina's generation loop, same prompts.
+
+For each backend (transformers, and vLLM where installed) one model is loaded once; then
+- raw:    the library call itself (`model.generate` on a left-padded chat batch / `LLM.chat`),
+- lumina: the loop's path for the same requests — cache lookup, the backend through Lumina's
+          Teacher, reasoning split, sample + heuristic scores written to DuckDB per batch.
+Prints tokens/s of each and the ratio lumina/raw (goal >= 0.9). Outputs are sampled, so each
+side's token count is its own; the ratio compares rates.
+
+    python benchmarks/generation.py [--prompts 32] [--max-tokens 64] [--batch 16] [--backends transformers,vllm]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("VLLM_CPU_NUM_OF_RESERVED_CPU", "0")
+os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+
+
+def prompts(n: int) -> list[list[dict]]:
+    from lumina import taxonomy as tx
+    from lumina.config import examples_dir
+
+    tree = tx.load(examples_dir() / "everyday-science.yaml")
+    out = []
+    for c in tx.plan(tree, n, seed=0):
+        topic = c.node_path.split(tx.SEP)[-1]
+        out.append([{"role": "user", "content": f"Give a {c.difficulty} {c.task_type} about {topic}."}])
+    return out
+
+
+def raw_transformers(teacher, convs, params, batch):
+    import torch
+
+    tok, model = teacher._tok, teacher._model
+    tokens, t0 = 0, time.monotonic()
+    for i in range(0, len(convs), batch):
+        texts = [tok.apply_chat_template(c, tokenize=False, add_generation_prompt=True) for c in convs[i:i + batch]]
+        enc = tok(texts, return_tensors="pt", padding=True, padding_side="left").to(model.device)
+        torch.manual_seed(0)
+        with torch.inference_mode():
+            out = model.generate(**enc, max_new_tokens=params.max_tokens, do_sample=True,
+                                 temperature=params.temperature, top_p=params.top_p, pad_token_id=tok.pad_token_id)
+        new = out[:, enc["input_ids"].shape[1]:]
+        eos = set(teacher._eos_ids)
+        for row in new.tolist():
+            n = next((k for k, t in enumerate(row) if t in eos), len(row))
+            tokens += n
+    return tokens, time.monotonic() - t0
+
+
+def raw_vllm(teacher, convs, params, batch):
+    llm = teacher._llm
+    sp = teacher.sampling_params(params)
+    tokens, t0 = 0, time.monotonic()
+    for i in range(0, len(convs), batch):
+        outs = llm.chat(convs[i:i + batch], sampling_params=sp, use_tqdm=False)
+        tokens += sum(len(o.outputs[0].token_ids) for o in outs)
+    return tokens, time.monotonic() - t0
+
+
+def lumina_loop(teacher, spec, convs, params, batch):
+    from lumina import samples as sample_service
+    from lumina.projects import create_project
+    from lumina.records import NewSample
+    from lumina.store import connect, transaction
+    from lumina.teachers import ChatRequest
+    from lumina.teachers.cached import CachedTeacher
+    from lumina.teachers.postprocess import split_reasoning
+
+    project = create_project(f"bench-{spec.split(':')[0]}-{time.time_ns()}", teacher=spec, check_reachable=False)
+    cached = CachedTeacher(teacher, identity=spec)
+    tokens, t0 = 0, time.monotonic()
+    for i in range(0, len(convs), batch):
+        reqs = [ChatRequest(c, params.model_copy(update={"seed": i + k})) for k, c in enumerate(convs[i:i + batch])]
+        comps = cached.chat(reqs)
+        with connect() as con, transaction(con):
+            for r, c in zip(reqs, comps):
+                tokens += c.completion_tokens
+                _, answer = split_reasoning(c.text)
+                msgs = [*r.messages, {"role": "assistant", "content": answer}]
+                sample_service.write(con, project.id, NewSample(
+                    mode="bench", instruction=r.messages[-1]["content"], response=answer or "-",
+                    messages=msgs, teacher=spec, seed=r.params.seed), c.finish_reason)
+    return tokens, time.monotonic() - t0
+
+
+def bench(backend: str, n: int, max_tokens: int, batch: int) -> None:
+    from lumina import models
+    from lumina.teachers import GenParams, build_teacher
+
+    spec = f"{backend}:{models.SMOLLM2}"
+    params = GenParams(max_tokens=max_tokens, temperature=0.7)
+    teacher = build_teacher(spec)
+    teacher.load()
+    convs = prompts(n)
+    warm = convs[:2]
+    (raw_vllm if backend == "vllm" else raw_transformers)(teacher, warm, params, batch)  # warm-up
+    raw = (raw_vllm if backend == "vllm" else raw_transformers)(teacher, convs, params, batch)
+    lum = lumina_loop(teacher, spec, convs, params, batch)
+    teacher.close()
+    r_rate, l_rate = raw[0] / raw[1], lum[0] / lum[1]
+    print(f"{backend:12} raw {r_rate:8.1f} tok/s ({raw[0]} tok, {raw[1]:.1f} s)   "
+          f"lumina {l_rate:8.1f} tok/s ({lum[0]} tok, {lum[1]:.1f} s)   ratio {l_rate / r_rate:.2f}", flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--prompts", type=int, default=32)
+    ap.add_argument("--max-tokens", type=int, default=64)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--backends", default="transformers,vllm")
+    args = ap.parse_args()
+    os.environ["LUMINA_HOME"] = tempfile.mkdtemp(prefix="lumina-bench-")
+    if not os.environ.get("LUMINA_MODELS_DIR"):
+        os.environ["LUMINA_MODELS_DIR"] = str(Path(__file__).resolve().parent.parent / "data" / "models")
+    from lumina.teachers import vllm_available
+
+    print(f"{args.prompts} prompts x {args.max_tokens} new tokens, batch {args.batch}, temperature 0.7")
+    for backend in args.backends.split(","):
+        if backend == "vllm" and not vllm_available():
+            print("vllm         skipped: not installed")
+            continue
+        bench(backend, args.prompts, args.max_tokens, args.batch)
+
+
+if __name__ == "__main__":
+    main()
