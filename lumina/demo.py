@@ -10,6 +10,7 @@ from lumina.errors import InvalidInputError
 from lumina.generate.launch import start_generation
 from lumina.generate.params import GenerateParams
 from lumina.records import Job
+from lumina.teachers import GenParams
 
 DEMO = "demo"
 TAXONOMY = "everyday-science.yaml"
@@ -40,5 +41,9 @@ def generate_demo(n: int, teacher: str | None = None, seed: int = 0,
                   on_update: Callable[[Job], None] | None = None) -> Job:
     """(Re)create the demo project and generate ``n`` samples with the bundled teacher; wait."""
     _recreate(teacher)
-    job = start_generation(DEMO, GenerateParams(n=n, seed=seed, batch_size=min(max(n, 1), 32)))
+    # 0.7 rather than LuminaSFT's 1.0 for instructions: a 135M teacher degenerates at 1.0
+    # (measured on the bundled model), where large teachers stay coherent.
+    params = GenerateParams(n=n, seed=seed, batch_size=min(max(n, 1), 32),
+                            instruction_params=GenParams(max_tokens=128, temperature=0.7))
+    job = start_generation(DEMO, params)
     return jobs.wait(job.id, on_update=on_update)
