@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
 from lumina import prompts
 from lumina import taxonomy as tx
@@ -16,7 +16,16 @@ from lumina.teachers.structured import chat_structured
 
 
 class InstructionOut(BaseModel):
-    instruction: str = Field(min_length=8, max_length=4000)
+    instruction: str = Field(min_length=8)
+
+
+def instruction_schema(max_tokens: int) -> type[InstructionOut]:
+    """The schema caps the string at ~3 characters per allowed token, so a constrained decoder
+    closes the JSON before the token limit instead of being cut off mid-string (small teachers
+    ramble inside strings)."""
+    cap = max(64, max_tokens * 3)
+    return create_model("InstructionOut", __base__=InstructionOut,
+                        instruction=(str, Field(min_length=8, max_length=cap)))
 
 
 class TaxonomyMode:
@@ -54,7 +63,8 @@ class TaxonomyMode:
             )
             requests.append(ChatRequest([{"role": "user", "content": text}],
                                         p_inst.model_copy(update={"seed": pl["seed"]})))
-        structured = chat_structured(ctx.instruction_teacher, requests, InstructionOut, ctx.params.retries)
+        structured = chat_structured(ctx.instruction_teacher, requests,
+                                     instruction_schema(p_inst.max_tokens), ctx.params.retries)
 
         outcomes: dict[str, ItemOutcome] = {}
         answer_reqs: list[tuple[JobItem, str, str | None, ChatRequest]] = []

@@ -9,9 +9,9 @@ Requests run concurrently on a thread pool. Each retries on connection errors, t
 fail that request at once. A request that still fails comes back as ``Completion(text="",
 error=...)``. If no request got through at all because the server could not be reached, ``chat``
 raises ``TeacherError("Cannot reach the teacher at URL: connection refused")`` instead: that is a
-setup problem, not a per-request one. After the first request exhausts its retries on connection
-errors with nothing having succeeded, the remaining requests fail fast instead of each waiting
-out its own retries.
+setup problem, not a per-request one. Once a request has used up its retries on connection errors
+before the server answered anything, the remaining requests fail fast instead of each waiting out
+its own retries.
 
 ``params.json_schema`` is sent as
 ``response_format={"type": "json_schema", "json_schema": {"name": "output", "schema": ..., "strict": True}}``.
@@ -50,6 +50,9 @@ _KNOWN_OPTIONS = {
     "api_key", "extra_body", "headers",
 }
 _RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
+# Servers that are only mostly OpenAI-compatible name these differently (TGI, some proxies).
+_FINISH = {"eos": "stop", "eos_token": "stop", "stop_sequence": "stop", "end_turn": "stop",
+           "max_tokens": "length", "max_length": "length"}
 
 
 @dataclass
@@ -207,7 +210,7 @@ class OpenAITeacher:
         if not requests:
             return []
         self._http()
-        state = {"succeeded": False, "unreachable": None}
+        state = {"reachable": False, "unreachable": None}
         state_lock = threading.Lock()
 
         def run(r: ChatRequest) -> _Outcome:
@@ -242,9 +245,9 @@ class OpenAITeacher:
         t0 = time.monotonic()
         for attempt in range(self.max_retries + 1):
             with state_lock:
-                unreachable = state["unreachable"] if not state["succeeded"] else None
+                unreachable = state["unreachable"] if not state["reachable"] else None
             if unreachable is not None:
-                return _Outcome(Completion(text="", error=f"Cannot reach the teacher: {unreachable}"),
+                return _Outcome(Completion(text="", error=f"Cannot reach the teacher at {self.base_url}: {unreachable}"),
                                 "skipped", unreachable)
             if attempt:
                 self._sleep(attempt - 1, retry_after)
@@ -254,7 +257,8 @@ class OpenAITeacher:
             except httpx.ConnectTimeout:
                 last_kind, last_reason = "connect", f"connect timed out after {self.connect_timeout_s:g} s"
                 continue
-            except httpx.TimeoutException as e:
+            except httpx.TimeoutException as e:  # connected, then no answer in time
+                self._mark_reachable(state, state_lock)
                 last_kind, last_reason = "timeout", f"timed out after {self.timeout_s:g} s ({type(e).__name__})"
                 continue
             except (httpx.ConnectError, httpx.UnsupportedProtocol, httpx.ProxyError) as e:
@@ -265,6 +269,7 @@ class OpenAITeacher:
             except httpx.TransportError as e:  # server hung up mid-answer, protocol errors
                 last_kind, last_reason = "http", f"transport error: {_connect_reason(e)}"
                 continue
+            self._mark_reachable(state, state_lock)  # any HTTP answer: the server is there
             if resp.status_code in _RETRY_STATUS or resp.status_code >= 500:
                 last_kind, last_reason = "http", _http_error_message(resp)
                 try:
@@ -274,18 +279,21 @@ class OpenAITeacher:
                 continue
             if resp.status_code >= 400:
                 return self._failed("http", _http_error_message(resp), attempt, t0, state, state_lock)
-            with state_lock:
-                state["succeeded"] = True
             return self._parse(resp, attempt, t0)
         if last_kind == "timeout":
             last_reason = f"request {last_reason}"
         return self._failed(last_kind, last_reason, self.max_retries, t0, state, state_lock)
 
+    @staticmethod
+    def _mark_reachable(state: dict[str, Any], state_lock: threading.Lock) -> None:
+        with state_lock:
+            state["reachable"] = True
+
     def _failed(self, kind: str, reason: str, attempt: int, t0: float,
                 state: dict[str, Any], state_lock: threading.Lock) -> _Outcome:
         if kind == "connect":
             with state_lock:
-                if not state["succeeded"] and state["unreachable"] is None:
+                if not state["reachable"] and state["unreachable"] is None:
                     state["unreachable"] = reason
             msg = f"Cannot reach the teacher at {self.base_url}: {reason}"
         else:
@@ -312,6 +320,7 @@ class OpenAITeacher:
             if msg.get("refusal"):
                 error = f"refused: {_short(msg['refusal'])}"
         finish = choice.get("finish_reason")
+        finish = _FINISH.get(finish, finish)
         if data.get("model"):
             extra["served_model"] = data["model"]
         return _Outcome(Completion(
