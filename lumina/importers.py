@@ -16,6 +16,7 @@ from lumina import samples as sample_service
 from lumina.errors import InvalidInputError, NotAvailableYetError, NotFoundError
 from lumina.records import NewSample
 from lumina.store import connect, transaction
+from lumina.store import inputs as store_inputs
 from lumina.store import projects as store_projects
 
 KINDS = ("samples", "seeds", "prompts", "documents", "evalset")
@@ -186,20 +187,75 @@ def row_to_sample(row: dict[str, Any], where: str, source: str, columns: dict[st
     )
 
 
+def row_to_seed(row: dict[str, Any], where: str, columns: dict[str, str] | None = None) -> dict[str, Any]:
+    """A seed task: an instruction, optionally its response and context."""
+    columns = columns or {}
+    msgs = _messages(_pick(row, ("messages", "conversations", "conversation", "chat"), columns.get("messages")))
+    if msgs:
+        users = [m["content"] for m in msgs if m["role"] == "user"]
+        answers = [m["content"] for m in msgs if m["role"] == "assistant"]
+        instruction, response = (users[0] if users else None), (answers[0] if answers else None)
+    else:
+        instruction = _pick(row, INSTRUCTION_COLS, columns.get("instruction"))
+        response = _pick(row, RESPONSE_COLS, columns.get("response"))
+    if not isinstance(instruction, str) or not instruction.strip():
+        raise InvalidInputError(
+            f"{where}: no instruction found (columns: {', '.join(map(str, row))}). "
+            "Name it instruction (or prompt, question), or give a messages column."
+        )
+    context = _pick(row, CONTEXT_COLS, columns.get("context"))
+    seed: dict[str, Any] = {"instruction": instruction.strip()}
+    if response is not None and str(response).strip():
+        seed["response"] = str(response).strip()
+    if isinstance(context, str) and context.strip():
+        seed["context"] = context.strip()
+    return seed
+
+
+def row_to_prompt(row: dict[str, Any], where: str, columns: dict[str, str] | None = None) -> dict[str, Any]:
+    """A prompt to regenerate: its system and user turns (old assistant turns are dropped)."""
+    columns = columns or {}
+    msgs = _messages(_pick(row, ("messages", "conversations", "conversation", "chat"), columns.get("messages")))
+    if msgs:
+        kept = [m for m in msgs if m["role"] in ("system", "user")]
+    else:
+        instruction = _pick(row, INSTRUCTION_COLS, columns.get("instruction"))
+        if not isinstance(instruction, str) or not instruction.strip():
+            raise InvalidInputError(
+                f"{where}: no prompt found (columns: {', '.join(map(str, row))}). "
+                "Give a messages column, or name the prompt column instruction / prompt / question."
+            )
+        context = _pick(row, CONTEXT_COLS, columns.get("context"))
+        user = f"{context.strip()}\n\n{instruction}" if isinstance(context, str) and context.strip() else instruction
+        kept = [{"role": "user", "content": user}]
+    if not any(m["role"] == "user" and m["content"].strip() for m in kept):
+        raise InvalidInputError(f"{where}: the conversation has no user turn.")
+    return {"messages": kept}
+
+
 def import_file(project: str, path: str | Path, kind: str = "samples",
                 columns: dict[str, str] | None = None) -> int:
-    """Import a file into a project; returns the number of rows imported."""
+    """Import a file into a project; returns the number of rows imported. All rows or none."""
     if kind not in KINDS:
         raise InvalidInputError(f"Unknown import kind '{kind}' (use one of: {', '.join(KINDS)}).")
-    if kind != "samples":
-        raise NotAvailableYetError(f"Importing {kind} is not available in this build yet (only samples).")
+    if kind in ("documents", "evalset"):
+        raise NotAvailableYetError(f"Importing {kind} is not available in this build yet.")
     src = str(Path(path).expanduser().resolve())
-    parsed = [row_to_sample(row, f"{path}, row {i}", src, columns) for i, row in enumerate(read_rows(path), 1)]
+    rows = read_rows(path)
+    if kind == "samples":
+        parsed: list[Any] = [row_to_sample(r, f"{path}, row {i}", src, columns) for i, r in enumerate(rows, 1)]
+    elif kind == "seeds":
+        parsed = [row_to_seed(r, f"{path}, row {i}", columns) for i, r in enumerate(rows, 1)]
+    else:
+        parsed = [row_to_prompt(r, f"{path}, row {i}", columns) for i, r in enumerate(rows, 1)]
     if not parsed:
         raise InvalidInputError(f"{path} holds no rows.")
     with connect() as con, transaction(con):
         p = store_projects.get(con, project)
-        for s in parsed:
-            sample_service.write(con, p.id, s)
-        store_projects.record_import(con, p.id, kind, src, len(parsed))
+        import_id = store_projects.record_import(con, p.id, kind, src, len(parsed))
+        if kind == "samples":
+            for s in parsed:
+                sample_service.write(con, p.id, s)
+        else:
+            store_inputs.add(con, p.id, kind.rstrip("s"), import_id, parsed)
     return len(parsed)

@@ -5,8 +5,9 @@ import html
 import streamlit as st
 from pydantic import ValidationError
 
-from lumina import jobs, prompts
-from lumina.generate.launch import start_generation
+from lumina import jobs
+from lumina.generate import MODE_HELP, MODES, templates_for
+from lumina.generate.launch import available_inputs, start_generation
 from lumina.generate.params import GenerateParams
 from lumina.projects import taxonomy_of
 from lumina.teachers import GenParams
@@ -18,10 +19,19 @@ JOB_KEY = "generate_job_id"
 
 project = ui.require_project()
 st.title("Generate")
-st.caption(f"Project **{html.escape(project.name)}** · teacher `{project.teacher}` · "
-           "mode: taxonomy (instruction, then answer, for each leaf × task type × difficulty × persona)")
+st.caption(f"Project **{html.escape(project.name)}** · teacher `{project.teacher}`")
 
 tree = taxonomy_of(project)
+with ui.show_errors():
+    have = available_inputs(project.name)
+INPUT_WORDS = {"taxonomy": "taxonomy leaves", "seeded": "seed tasks", "regenerate": "prompts"}
+mode = st.radio("Mode", list(MODES), horizontal=True, key="gen_mode",
+                format_func=lambda m: f"{m} ({have.get(m, 0)} {INPUT_WORDS.get(m, 'inputs')})")
+st.caption(MODE_HELP.get(mode, ""))
+if mode != "taxonomy" and not have.get(mode):
+    kind = "seeds" if mode == "seeded" else "prompts"
+    st.info(f"No {INPUT_WORDS[mode]} yet. Import a file (JSONL, CSV, Parquet or a datasets folder): "
+            f"`lumina import {project.name} FILE --as {kind}`.", icon=":material/upload_file:")
 
 
 def _tree_markdown(nodes, depth=0) -> list[str]:
@@ -34,7 +44,9 @@ def _tree_markdown(nodes, depth=0) -> list[str]:
     return lines
 
 
-if tree is None:
+if mode != "taxonomy":
+    pass
+elif tree is None:
     st.warning("This project has no taxonomy, so there is nothing to generate from. Create a "
                "project with a taxonomy on the Projects page.", icon=":material/warning:")
 else:
@@ -48,7 +60,7 @@ else:
         st.code(tree.to_yaml(), language="yaml")
 
 with ui.show_errors():
-    templates = [prompts.latest("taxonomy", "instruction"), prompts.latest("taxonomy", "answer")]
+    templates = templates_for(mode)
     with st.expander("Prompt templates: " + ", ".join(t.ref for t in templates)):
         for t in templates:
             st.markdown(f"**{t.ref}**")
@@ -62,6 +74,13 @@ with st.form("generate"):
     seed = ui.number_field(GenerateParams, "seed", defaults.seed, "Seed", container=c2)
     batch = ui.number_field(GenerateParams, "batch_size", defaults.batch_size, "Batch size", container=c3)
     retries = ui.number_field(GenerateParams, "retries", defaults.retries, "Retries", container=c4)
+    seed_examples, max_turns = defaults.seed_examples, defaults.max_turns
+    if mode == "seeded":
+        seed_examples = ui.number_field(GenerateParams, "seed_examples", defaults.seed_examples,
+                                        "Seed tasks shown per new task", key="gen_seed_examples")
+    if mode == "regenerate":
+        max_turns = ui.number_field(GenerateParams, "max_turns", defaults.max_turns,
+                                    "Turns to regenerate", key="gen_max_turns")
     i_col, a_col = st.columns(2)
     with i_col:
         st.markdown("**Instruction step**")
@@ -80,12 +99,13 @@ with st.form("generate"):
         a_teacher = st.text_input("Teacher (blank: the project's)", key="gen_a_teacher",
                                   help=GenerateParams.model_fields["answer_teacher"].description)
     go = st.form_submit_button("Generate", type="primary", icon=":material/auto_awesome:",
-                               disabled=tree is None)
+                               disabled=not have.get(mode))
 
 if go:
     try:
         params = GenerateParams(
-            n=n, seed=seed, batch_size=batch, retries=retries,
+            mode=mode, n=n, seed=seed, batch_size=batch, retries=retries,
+            seed_examples=seed_examples, max_turns=max_turns,
             instruction_teacher=i_teacher.strip() or None, answer_teacher=a_teacher.strip() or None,
             instruction_params=GenParams(max_tokens=i_tok, temperature=i_temp),
             answer_params=GenParams(max_tokens=a_tok, temperature=a_temp),

@@ -238,3 +238,25 @@ def test_generate_starts_a_worker_job():
     assert final.status in text_of(at)
     if final.error:
         assert final.error in [w.value for w in at.warning]
+
+
+def test_generate_page_modes(tmp_path):
+    projects.create_project("modes", check_reachable=False, teacher="openai:http://127.0.0.1:9/v1#nobody")
+    at = run_page("generate")
+    at.radio(key="gen_mode").set_value("seeded").run()
+    assert not at.exception, at.exception
+    assert "--as seeds" in text_of(at)
+    assert at.button[0].disabled  # nothing to generate from yet
+
+    seeds = tmp_path / "seeds.jsonl"
+    seeds.write_text('{"instruction": "What is the tallest mountain on Earth?"}\n', encoding="utf-8")
+    import lumina.importers
+
+    lumina.importers.import_file("modes", seeds, "seeds")
+    at.run()
+    assert "seeded (1 seed tasks)" in [str(o) for o in at.radio(key="gen_mode").options]
+    assert not at.button[0].disabled
+    assert at.number_input(key="gen_seed_examples").value == 3
+    assert "seeded/instruction@v1" in text_of(at)
+    at.radio(key="gen_mode").set_value("regenerate").run()
+    assert at.number_input(key="gen_max_turns").value == 3 and at.button[0].disabled

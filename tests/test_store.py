@@ -9,7 +9,7 @@ from lumina.store import connect, migrate, transaction
 from lumina.store.migrations import MIGRATIONS
 from tests.helpers import hold_db_lock
 
-TABLES = {"projects", "taxonomy_nodes", "jobs", "job_items", "samples", "scores", "flags",
+TABLES = {"inputs", "projects", "taxonomy_nodes", "jobs", "job_items", "samples", "scores", "flags",
           "review_events", "dataset_versions", "training_runs", "teacher_cache", "imports"}
 
 

@@ -51,6 +51,8 @@ def generate(
     batch_size: int = typer.Option(16),
     instruction_teacher: Optional[str] = typer.Option(None, help="teacher spec for instructions"),
     answer_teacher: Optional[str] = typer.Option(None, help="teacher spec for answers"),
+    seed_examples: int = typer.Option(3, help="seeded: seed tasks shown per new task"),
+    max_turns: int = typer.Option(3, help="regenerate: user turns answered per conversation"),
     wait: bool = typer.Option(False, "--wait", help="wait for the job and report"),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
@@ -63,7 +65,8 @@ def generate(
 
     try:
         params = GenerateParams(mode=mode, n=n, seed=seed, batch_size=batch_size,
-                                instruction_teacher=instruction_teacher, answer_teacher=answer_teacher)
+                                instruction_teacher=instruction_teacher, answer_teacher=answer_teacher,
+                                seed_examples=seed_examples, max_turns=max_turns)
     except ValidationError as exc:
         first = exc.errors()[0]
         raise InvalidInputError(f"--{first['loc'][0]}: {first['msg']}") from None

@@ -18,3 +18,7 @@ class GenerateParams(BaseModel):
     instruction_params: GenParams = Field(default_factory=lambda: GenParams(max_tokens=128, temperature=1.0))
     answer_params: GenParams = Field(default_factory=lambda: GenParams(max_tokens=384, temperature=0.7))
     retries: int = Field(2, ge=0, le=10, description="extra attempts for malformed structured output")
+    # seeded mode
+    seed_examples: int = Field(3, ge=1, le=20, description="seeded: seed tasks shown to the teacher per new task")
+    # regenerate mode (LuminaSFT regenerated up to 3 turns of multi-turn chats)
+    max_turns: int = Field(3, ge=1, le=50, description="regenerate: user turns answered per conversation")

@@ -9,7 +9,8 @@ from lumina import taxonomy as tx
 from lumina.errors import InvalidInputError
 from lumina.generate.base import ItemOutcome, ModeContext, item_seed
 from lumina.generate.params import GenerateParams
-from lumina.records import JobItem, NewSample, Project
+from lumina.generate.steps import Draft, answer_drafts
+from lumina.records import JobItem, Project
 from lumina.teachers.base import ChatRequest
 from lumina.teachers.postprocess import split_reasoning
 from lumina.teachers.structured import chat_structured
@@ -51,7 +52,6 @@ class TaxonomyMode:
         t_inst = prompts.latest("taxonomy", "instruction")
         t_ans = prompts.latest("taxonomy", "answer")
         p_inst = ctx.params.instruction_params
-        p_ans = ctx.params.answer_params
 
         requests = []
         for it in items:
@@ -67,42 +67,19 @@ class TaxonomyMode:
                                      instruction_schema(p_inst.max_tokens), ctx.params.retries)
 
         outcomes: dict[str, ItemOutcome] = {}
-        answer_reqs: list[tuple[JobItem, str, str | None, ChatRequest]] = []
+        drafts = []
         for it, res in zip(items, structured):
             if not res.ok:
                 outcomes[it.key] = ItemOutcome(it.key, error=f"instruction: {res.error}",
                                                raw="\n---\n".join(res.raw))
                 continue
-            inst_reasoning, instruction = split_reasoning(res.value.instruction)
-            system = t_ans.render(difficulty=it.payload["difficulty"])
-            msgs = [{"role": "system", "content": system}, {"role": "user", "content": instruction}]
-            answer_reqs.append((it, instruction, res.raw[-1],
-                                ChatRequest(msgs, p_ans.model_copy(update={"seed": it.payload["seed"]}))))
-
-        completions = ctx.answer_teacher.chat([r for *_, r in answer_reqs]) if answer_reqs else []
-        for (it, instruction, raw_inst, _), c in zip(answer_reqs, completions):
-            if not c.ok:
-                outcomes[it.key] = ItemOutcome(it.key, error=f"answer: {c.error}", raw=c.text)
-                continue
-            reasoning, answer = split_reasoning(c.text)
-            if not answer.strip():
-                outcomes[it.key] = ItemOutcome(it.key, error="answer: empty after removing reasoning", raw=c.text)
-                continue
+            _, instruction = split_reasoning(res.value.instruction)
             pl = it.payload
-            outcomes[it.key] = ItemOutcome(
-                it.key, finish_reason=c.finish_reason,
-                sample=NewSample(
-                    mode="taxonomy", instruction=instruction, response=answer,
-                    messages=[{"role": "user", "content": instruction}, {"role": "assistant", "content": answer}],
-                    node_path=pl["node_path"], task_type=pl["task_type"], difficulty=pl["difficulty"],
-                    persona=pl.get("persona"), reasoning=reasoning,
-                    teacher=ctx.answer_teacher.identity, instruction_teacher=ctx.instruction_teacher.identity,
-                    template=f"{t_inst.ref},{t_ans.ref}",
-                    params={"instruction": p_inst.model_dump(exclude={"json_schema"}),
-                            "answer": p_ans.model_dump(exclude={"json_schema"})},
-                    seed=pl["seed"],
-                    raw={"instruction": raw_inst, "answer": c.text, "finish_reason": c.finish_reason},
-                    job_id=ctx.job_id, item_key=it.key,
-                ),
-            )
+            drafts.append(Draft(
+                it, instruction, system=t_ans.render(difficulty=pl["difficulty"]), raw_instruction=res.raw[-1],
+                fields={"node_path": pl["node_path"], "task_type": pl["task_type"],
+                        "difficulty": pl["difficulty"], "persona": pl.get("persona"),
+                        "template": f"{t_inst.ref},{t_ans.ref}"},
+            ))
+        outcomes.update(answer_drafts(ctx, drafts, self.name))
         return [outcomes[it.key] for it in items]

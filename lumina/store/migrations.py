@@ -184,7 +184,26 @@ def m001_initial(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def m002_inputs(con: duckdb.DuckDBPyConnection) -> None:
+    """Imported material that is not a sample: seeds, prompts (later documents, eval sets)."""
+    con.execute(
+        """
+        CREATE SEQUENCE input_ids START 1;
+        CREATE TABLE inputs (
+            id          BIGINT PRIMARY KEY DEFAULT nextval('input_ids'),
+            project_id  BIGINT NOT NULL,
+            kind        VARCHAR NOT NULL,     -- seed prompt
+            import_id   BIGINT,
+            data        JSON NOT NULL,        -- seed: instruction/response/context; prompt: messages
+            created_at  TIMESTAMP NOT NULL DEFAULT current_timestamp
+        );
+        CREATE INDEX inputs_project_kind ON inputs(project_id, kind);
+        """
+    )
+
+
 # The order is the schema's history. Append only.
 MIGRATIONS: list[tuple[int, str, Callable[[duckdb.DuckDBPyConnection], None]]] = [
     (1, "initial", m001_initial),
+    (2, "inputs", m002_inputs),
 ]

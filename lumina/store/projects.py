@@ -79,6 +79,7 @@ def delete(con: duckdb.DuckDBPyConnection, project_id: int) -> None:
         "DELETE FROM dataset_versions WHERE project_id = ?",
         "DELETE FROM training_runs WHERE project_id = ?",
         "DELETE FROM imports WHERE project_id = ?",
+        "DELETE FROM inputs WHERE project_id = ?",
         "DELETE FROM projects WHERE id = ?",
     ):
         con.execute(sql, [project_id])
@@ -107,11 +108,12 @@ def nodes(con: duckdb.DuckDBPyConnection, project_id: int) -> list[dict[str, Any
     return [dict(zip(cols, r)) for r in cur.fetchall()]
 
 
-def record_import(con: duckdb.DuckDBPyConnection, project_id: int, kind: str, path: str, rows: int) -> None:
-    con.execute(
-        "INSERT INTO imports (project_id, kind, path, rows) VALUES (?, ?, ?, ?)",
+def record_import(con: duckdb.DuckDBPyConnection, project_id: int, kind: str, path: str, rows: int) -> int:
+    (import_id,) = con.execute(
+        "INSERT INTO imports (project_id, kind, path, rows) VALUES (?, ?, ?, ?) RETURNING id",
         [project_id, kind, path, rows],
-    )
+    ).fetchone()
+    return import_id
 
 
 def summary(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
