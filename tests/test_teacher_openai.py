@@ -9,18 +9,16 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
 
 import pytest
 
 from lumina.errors import TeacherError
 from lumina.teachers import ChatRequest, GenParams, Teacher, build_teacher, vllm_available
 from lumina.teachers.openai_backend import OpenAITeacher
+from tests.helpers import completion_json as _completion_json
+from tests.helpers import scripted_server
 
 SCHEMA = {
     "type": "object",
@@ -46,71 +44,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _completion_json(text: str, finish: str = "stop") -> dict:
-    return {
-        "id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": "fake",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                     "finish_reason": finish}],
-        "usage": {"prompt_tokens": 11, "completion_tokens": 3, "total_tokens": 14},
-    }
-
-
-# -- a scripted HTTP server ----------------------------------------------------------------
-
-Script = Callable[[int, dict], tuple[int, dict, float]]  # (call no., body) -> (status, json, delay)
-
-
-@contextmanager
-def scripted_server(script: Script):
-    """Serve POST /v1/chat/completions and GET /v1/models from ``script`` in a thread."""
-    calls: list[dict] = []
-    lock = threading.Lock()
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args):  # keep pytest output clean
-            pass
-
-        def _send(self, status: int, payload: dict, headers: dict | None = None) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for k, v in (headers or {}).items():
-                self.send_header(k, v)
-            self.end_headers()
-            try:
-                self.wfile.write(data)
-            except (BrokenPipeError, ConnectionResetError):
-                pass
-
-        def do_GET(self):
-            if self.path.endswith("/models"):
-                self._send(200, {"object": "list", "data": [{"id": "fake", "object": "model"}]})
-            else:
-                self._send(404, {"error": {"message": "not found"}})
-
-        def do_POST(self):
-            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
-            with lock:
-                calls.append({"path": self.path, "body": body,
-                              "auth": self.headers.get("Authorization")})
-                n = len(calls)
-            status, payload, delay = script(n, body)
-            if delay:
-                time.sleep(delay)
-            self._send(status, payload)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1", calls
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 # -- fault injection (fast) ----------------------------------------------------------------
