@@ -72,6 +72,23 @@ def create_project(
     return project
 
 
+def update_project(name: str, teacher: str | None = None, student: str | None = None,
+                   settings: dict[str, Any] | None = None, check_reachable: bool = True) -> Project:
+    """Change a project's teacher, student or settings; each is checked like at creation."""
+    fields: dict[str, Any] = {}
+    if teacher is not None:
+        fields["teacher"] = check_teacher(teacher, reach=check_reachable)
+    if student is not None:
+        check_model_name(student.strip())
+        fields["student"] = student.strip()
+    if settings is not None:
+        fields["settings"] = settings
+    with connect() as con:
+        project = store_projects.get(con, name)
+        store_projects.update(con, project.id, **fields)
+        return store_projects.get(con, name)
+
+
 def get(name: str) -> Project:
     with connect() as con:
         return store_projects.get(con, name)

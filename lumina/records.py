@@ -119,6 +119,7 @@ class Job:
     cancel_requested: bool
     error: str | None
     log_path: str | None
+    result: dict[str, Any] | None = None
 
     @property
     def finished(self) -> bool:

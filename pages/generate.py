@@ -9,7 +9,8 @@ from lumina import jobs
 from lumina.generate import MODE_HELP, MODES, templates_for
 from lumina.generate.launch import available_inputs, start_generation
 from lumina.generate.params import GenerateParams
-from lumina.projects import taxonomy_of
+from lumina.projects import taxonomy_of, update_project
+from lumina.teachers.probe import ProbeResult, test_connection
 from lumina.teachers import GenParams
 from pages import _common as ui
 
@@ -20,6 +21,37 @@ JOB_KEY = "generate_job_id"
 project = ui.require_project()
 st.title("Generate")
 st.caption(f"Project **{html.escape(project.name)}** · teacher `{project.teacher}`")
+
+PROBE_KEY = "generate_probe"
+with st.expander(f"Teacher: `{project.teacher}`"):
+    with st.form("teacher_form"):
+        spec = st.text_input("Teacher spec", project.teacher, key="gen_teacher_spec",
+                             help="transformers:MODEL, vllm:MODEL or openai:http://HOST:PORT/v1#MODEL. "
+                                  "MODEL is a bundled name, a local folder or a hub id.")
+        saved = st.form_submit_button("Save teacher")
+    if saved and spec.strip() != project.teacher:
+        with ui.show_errors():
+            project = update_project(project.name, teacher=spec.strip())
+            ui.flash(f"Teacher set to {project.teacher}")
+            st.rerun()
+    if st.button("Test connection", icon=":material/network_check:", key="gen_probe",
+                 help="Generate one short answer and report the latency. Local models load in a "
+                      "background job (the web server never loads a model)."):
+        with ui.show_errors():
+            st.session_state[PROBE_KEY] = test_connection(project.teacher, project.id)
+    probe_out = st.session_state.get(PROBE_KEY)
+    if isinstance(probe_out, ProbeResult):
+        st.success(f"Answered in {probe_out.latency_s:.2f} s: {ui.escape_for_markdown(probe_out.text.strip())}",
+                   icon=":material/check_circle:")
+    elif probe_out is not None:
+        with ui.show_errors():
+            job = jobs.get(probe_out.id)
+            if job.result:
+                r = job.result
+                st.success(f"Answered in {r['latency_s']:.2f} s (model load {r['load_s']:.1f} s): "
+                           f"{ui.escape_for_markdown(r['text'].strip())}", icon=":material/check_circle:")
+            else:
+                ui.live_jobs(lambda: [jobs.get(probe_out.id)], project_for=lambda j: project)
 
 tree = taxonomy_of(project)
 with ui.show_errors():

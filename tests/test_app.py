@@ -53,6 +53,9 @@ def make_failed_job(project_id: int) -> int:
     return job.id
 
 
+GENERATE = "FormSubmitter:generate-Generate"
+
+
 def run_page(page: str) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=30).run()
     assert not at.exception, at.exception
@@ -180,7 +183,7 @@ def test_generate_rejects_bad_teacher_override():
     make_project()
     at = run_page("generate")
     at.text_input(key="gen_a_teacher").input("not-a-spec")
-    at.button[0].click().run()
+    at.button(key=GENERATE).click().run()
     assert not at.exception, at.exception
     assert at.error and "BACKEND:MODEL" in at.error[0].value
     assert jobs.list_jobs() == []  # nothing was started
@@ -223,7 +226,7 @@ def test_generate_starts_a_worker_job():
     projects.create_project("remote", taxonomy_file=EXAMPLE, check_reachable=False,
                             teacher="openai:http://127.0.0.1:9/v1#nobody")
     at = run_page("generate")
-    at.button[0].click().run()
+    at.button(key=GENERATE).click().run()
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
     (job,) = jobs.list_jobs()
@@ -246,7 +249,7 @@ def test_generate_page_modes(tmp_path):
     at.radio(key="gen_mode").set_value("seeded").run()
     assert not at.exception, at.exception
     assert "--as seeds" in text_of(at)
-    assert at.button[0].disabled  # nothing to generate from yet
+    assert at.button(key=GENERATE).disabled  # nothing to generate from yet
 
     seeds = tmp_path / "seeds.jsonl"
     seeds.write_text('{"instruction": "What is the tallest mountain on Earth?"}\n', encoding="utf-8")
@@ -255,8 +258,24 @@ def test_generate_page_modes(tmp_path):
     lumina.importers.import_file("modes", seeds, "seeds")
     at.run()
     assert "seeded (1 seed tasks)" in [str(o) for o in at.radio(key="gen_mode").options]
-    assert not at.button[0].disabled
+    assert not at.button(key=GENERATE).disabled
     assert at.number_input(key="gen_seed_examples").value == 3
     assert "seeded/instruction@v1" in text_of(at)
     at.radio(key="gen_mode").set_value("regenerate").run()
-    assert at.number_input(key="gen_max_turns").value == 3 and at.button[0].disabled
+    assert at.number_input(key="gen_max_turns").value == 3 and at.button(key=GENERATE).disabled
+
+
+def test_generate_page_teacher_settings_and_probe():
+    from tests.helpers import completion_json, scripted_server
+
+    with scripted_server(lambda n, body: (200, completion_json("A rainbow is <b>light</b> split by drops."), 0)) as (url, _):
+        projects.create_project("probe", check_reachable=False, teacher=f"openai:{url}#fake")
+        at = run_page("generate")
+        at.text_input(key="gen_teacher_spec").set_value("gpt:nonsense")
+        at.button(key="FormSubmitter:teacher_form-Save teacher").click().run()
+        assert any("Unknown teacher backend" in e.value for e in at.error)
+        assert projects.get("probe").teacher == f"openai:{url}#fake"  # nothing saved
+        at.button(key="gen_probe").click().run()
+        assert not at.exception, at.exception
+        ok = [s.value for s in at.success]
+        assert ok and "Answered in" in ok[0] and "&lt;b&gt;" in ok[0]  # teacher text shown inert

@@ -27,6 +27,20 @@ def create(
     typer.echo(f"created project {p.name} (teacher {p.teacher}, student {p.student})")
 
 
+@app.command("update")
+def update(
+    name: str,
+    teacher: Optional[str] = typer.Option(None, help="new teacher spec"),
+    student: Optional[str] = typer.Option(None, help="new student model"),
+    no_check: bool = typer.Option(False, "--no-check", help="don't check that an openai endpoint answers"),
+) -> None:
+    """Change a project's teacher or student."""
+    from lumina.projects import update_project
+
+    p = update_project(name, teacher=teacher, student=student, check_reachable=not no_check)
+    typer.echo(f"project {p.name}: teacher {p.teacher}, student {p.student}")
+
+
 @app.command("list")
 def list_(json_out: bool = typer.Option(False, "--json")) -> None:
     """Projects with their sample counts."""

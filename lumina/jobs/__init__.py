@@ -28,6 +28,7 @@ from lumina.store import jobs as store_jobs
 # kind -> "module:function(job_id, worker)"; the same registry path for every kind.
 HANDLERS: dict[str, str] = {
     "generate": "lumina.generate.runner:run_generation_job",
+    "probe": "lumina.teachers.probe:run_probe_job",
 }
 RESUMABLE = ("interrupted", "cancelled", "failed")
 

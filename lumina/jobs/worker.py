@@ -97,5 +97,6 @@ def _get(job_id: int):
 def _finish(job_id: int, status: str, error: str | None) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     with connect() as con:
-        store_jobs.refresh_counts(con, job_id)
+        if store_jobs.item_count(con, job_id):  # jobs without items keep the counts they set
+            store_jobs.refresh_counts(con, job_id)
         store_jobs.finish(con, job_id, status, error)

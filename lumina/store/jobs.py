@@ -12,7 +12,7 @@ from lumina.records import Job, JobItem
 
 _COLS = (
     "id, project_id, kind, params, status, total, done, failed, tokens, busy_s, pid, pid_started,"
-    " heartbeat_at, created_at, started_at, finished_at, cancel_requested, error, log_path"
+    " heartbeat_at, created_at, started_at, finished_at, cancel_requested, error, log_path, result"
 )
 ACTIVE = ("queued", "running")
 
@@ -21,6 +21,7 @@ def _row(r: tuple) -> Job:
     names = [c.strip() for c in _COLS.split(",")]
     d = dict(zip(names, r))
     d["params"] = json.loads(d["params"]) if d["params"] else {}
+    d["result"] = json.loads(d["result"]) if d["result"] else None
     return Job(**d)
 
 
@@ -54,7 +55,7 @@ def update(con: duckdb.DuckDBPyConnection, job_id: int, **fields: Any) -> None:
     if not fields:
         return
     sets = ", ".join(f"{k} = ?" for k in fields)
-    values = [json.dumps(v) if k == "params" else v for k, v in fields.items()]
+    values = [json.dumps(v) if k in ("params", "result") else v for k, v in fields.items()]
     con.execute(f"UPDATE jobs SET {sets} WHERE id = ?", [*values, job_id])
 
 

@@ -202,8 +202,14 @@ def m002_inputs(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def m003_job_result(con: duckdb.DuckDBPyConnection) -> None:
+    """A job's final answer (a probe's latency, later evaluation figures)."""
+    con.execute("ALTER TABLE jobs ADD COLUMN result JSON")
+
+
 # The order is the schema's history. Append only.
 MIGRATIONS: list[tuple[int, str, Callable[[duckdb.DuckDBPyConnection], None]]] = [
     (1, "initial", m001_initial),
     (2, "inputs", m002_inputs),
+    (3, "job_result", m003_job_result),
 ]
