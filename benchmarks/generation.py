@@ -5,7 +5,8 @@ For each backend (transformers, and vLLM where installed) one model is loaded on
 - lumina: the loop's path for the same requests — cache lookup, the backend through Lumina's
           Teacher, reasoning split, sample + heuristic scores written to DuckDB per batch.
 Prints tokens/s of each and the ratio lumina/raw (goal >= 0.9). Outputs are sampled, so each
-side's token count is its own; the ratio compares rates.
+side's token count is its own; the ratio compares rates. Then, with the same loaded teacher,
+each generation mode's samples/min over one batch (instruction + answer steps, or every turn).
 
     python benchmarks/generation.py [--prompts 32] [--max-tokens 64] [--batch 16] [--backends transformers,vllm]
 """
@@ -93,6 +94,49 @@ def lumina_loop(teacher, spec, convs, params, batch):
     return tokens, time.monotonic() - t0
 
 
+def mode_rates(teacher, spec: str, n: int, max_tokens: int) -> dict[str, tuple[int, int, float]]:
+    """One batch of ``n`` items per mode through ``Mode.run_batch`` (what a job worker runs)."""
+    import json
+
+    from lumina import importers
+    from lumina.config import examples_dir
+    from lumina.generate import get_mode
+    from lumina.generate.base import ModeContext
+    from lumina.generate.params import GenerateParams
+    from lumina.projects import create_project
+    from lumina.store import connect
+    from lumina.store import projects as store_projects
+    from lumina.teachers import GenParams
+    from lumina.teachers.cached import CachedTeacher
+
+    name = f"modes-{spec.split(':')[0]}-{time.time_ns()}"
+    project = create_project(name, examples_dir() / "everyday-science.yaml", teacher=spec, check_reachable=False)
+    rows = Path(os.environ["LUMINA_HOME"]) / f"{name}.jsonl"
+    rows.write_text("\n".join(json.dumps({"messages": [{"role": "user", "content": c[0]["content"]}]})
+                              for c in prompts(n)), encoding="utf-8")
+    importers.import_file(name, rows, "seeds")
+    importers.import_file(name, rows, "prompts")
+    with connect() as con:
+        nodes = store_projects.nodes(con, project.id)
+    cached = CachedTeacher(teacher, identity=spec)
+    out = {}
+    for mode_name in ("taxonomy", "seeded", "regenerate"):
+        params = GenerateParams(mode=mode_name, n=n, seed=1, max_turns=1,
+                                instruction_params=GenParams(max_tokens=max_tokens, temperature=1.0),
+                                answer_params=GenParams(max_tokens=max_tokens, temperature=0.7))
+        mode = get_mode(mode_name)
+        from lumina.records import JobItem
+
+        items = [JobItem(0, k, i, p, "pending", 0, None, None, None)
+                 for i, (k, p) in enumerate(mode.plan(project, params, nodes))]
+        ctx = ModeContext(project=project, params=params, instruction_teacher=cached,
+                          answer_teacher=cached, job_id=0)
+        t0 = time.monotonic()
+        outcomes = mode.run_batch(ctx, items)
+        out[mode_name] = (sum(o.sample is not None for o in outcomes), len(items), time.monotonic() - t0)
+    return out
+
+
 def bench(backend: str, n: int, max_tokens: int, batch: int) -> None:
     from lumina import models
     from lumina.teachers import GenParams, build_teacher
@@ -106,10 +150,14 @@ def bench(backend: str, n: int, max_tokens: int, batch: int) -> None:
     (raw_vllm if backend == "vllm" else raw_transformers)(teacher, warm, params, batch)  # warm-up
     raw = (raw_vllm if backend == "vllm" else raw_transformers)(teacher, convs, params, batch)
     lum = lumina_loop(teacher, spec, convs, params, batch)
+    modes = mode_rates(teacher, spec, batch, params.max_tokens)
     teacher.close()
     r_rate, l_rate = raw[0] / raw[1], lum[0] / lum[1]
     print(f"{backend:12} raw {r_rate:8.1f} tok/s ({raw[0]} tok, {raw[1]:.1f} s)   "
           f"lumina {l_rate:8.1f} tok/s ({lum[0]} tok, {lum[1]:.1f} s)   ratio {l_rate / r_rate:.2f}", flush=True)
+    for name, (n_ok, n_all, secs) in modes.items():
+        print(f"{'':12} mode {name:10} {60 * n_ok / secs:7.1f} samples/min ({n_ok}/{n_all} ok in {secs:.1f} s)",
+              flush=True)
 
 
 def main() -> None:
