@@ -150,9 +150,17 @@ def _messages(value: Any) -> list[dict[str, str]] | None:
     return out
 
 
+MESSAGES_COLS = ("messages", "conversations", "conversation", "chat")
+
+
+def _row_messages(row: dict[str, Any], columns: dict[str, str]) -> list[dict[str, str]] | None:
+    """The row's chat turns (OpenAI ``messages`` or ShareGPT ``conversations``), if it has any."""
+    return _messages(_pick(row, MESSAGES_COLS, columns.get("messages")))
+
+
 def row_to_sample(row: dict[str, Any], where: str, source: str, columns: dict[str, str] | None = None) -> NewSample:
     columns = columns or {}
-    msgs = _messages(_pick(row, ("messages", "conversations", "conversation", "chat"), columns.get("messages")))
+    msgs = _row_messages(row, columns)
     context = _pick(row, CONTEXT_COLS, columns.get("context"))
     if msgs:
         users = [m["content"] for m in msgs if m["role"] == "user"]
@@ -190,7 +198,7 @@ def row_to_sample(row: dict[str, Any], where: str, source: str, columns: dict[st
 def row_to_seed(row: dict[str, Any], where: str, columns: dict[str, str] | None = None) -> dict[str, Any]:
     """A seed task: an instruction, optionally its response and context."""
     columns = columns or {}
-    msgs = _messages(_pick(row, ("messages", "conversations", "conversation", "chat"), columns.get("messages")))
+    msgs = _row_messages(row, columns)
     if msgs:
         users = [m["content"] for m in msgs if m["role"] == "user"]
         answers = [m["content"] for m in msgs if m["role"] == "assistant"]
@@ -215,7 +223,7 @@ def row_to_seed(row: dict[str, Any], where: str, columns: dict[str, str] | None 
 def row_to_prompt(row: dict[str, Any], where: str, columns: dict[str, str] | None = None) -> dict[str, Any]:
     """A prompt to regenerate: its system and user turns (old assistant turns are dropped)."""
     columns = columns or {}
-    msgs = _messages(_pick(row, ("messages", "conversations", "conversation", "chat"), columns.get("messages")))
+    msgs = _row_messages(row, columns)
     if msgs:
         kept = [m for m in msgs if m["role"] in ("system", "user")]
     else:
