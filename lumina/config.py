@@ -23,6 +23,9 @@ class Settings:
         return self.home / "lumina.duckdb"
 
     models_override: Path | None = None  # LUMINA_MODELS_DIR: share prepared models across homes
+    # LUMINA_MAX_UPLOAD_MB: browser uploads are held in the server's memory several times over;
+    # bigger files go through `lumina import PATH`, which streams them.
+    max_upload_mb: int = 100
 
     @property
     def models_dir(self) -> Path:
@@ -44,6 +47,7 @@ def settings() -> Settings:
         db_lock_timeout_s=float(os.environ.get("LUMINA_DB_LOCK_TIMEOUT", "30")),
         models_override=Path(os.environ["LUMINA_MODELS_DIR"]).expanduser().resolve()
         if os.environ.get("LUMINA_MODELS_DIR") else None,
+        max_upload_mb=int(os.environ.get("LUMINA_MAX_UPLOAD_MB", "100")),
     )
 
 

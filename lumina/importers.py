@@ -9,6 +9,7 @@ land in one transaction or none do.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -51,8 +52,14 @@ def read_rows(path: str | Path) -> Iterator[dict[str, Any]]:
         raise InvalidInputError(f"{p}: unsupported file type '{p.suffix}' (use .jsonl, .json, .csv, .tsv, .parquet or a datasets folder).")
 
 
+def _binary_message(p: Path) -> str:
+    return f"{p} is a binary file, not text (is it the file you meant, with the right extension?)."
+
+
 def _text(p: Path) -> str:
     data = p.read_bytes()
+    if b"\x00" in data[:8192]:
+        raise InvalidInputError(_binary_message(p))
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -61,9 +68,24 @@ def _text(p: Path) -> str:
 
 
 def _read_jsonl(p: Path) -> Iterator[dict[str, Any]]:
-    for n, line in enumerate(_text(p).splitlines(), 1):
-        if not line.strip():
-            continue
+    # Line by line: a large file is never held twice (bytes and text) in memory.
+    with open(p, "rb") as f:
+        if b"\x00" in f.read(8192):
+            raise InvalidInputError(_binary_message(p))
+        f.seek(0)
+        for n, data in enumerate(f, 1):
+            if n == 1:
+                data = data.removeprefix(b"\xef\xbb\xbf")
+            try:
+                line = data.decode("utf-8")
+            except UnicodeDecodeError:
+                raise InvalidInputError(f"{p} is not UTF-8 text (invalid byte at line {n}); "
+                                        "re-save it as UTF-8.") from None
+            yield from _jsonl_row(p, n, line)
+
+
+def _jsonl_row(p: Path, n: int, line: str) -> Iterator[dict[str, Any]]:
+    if line.strip():
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
@@ -120,6 +142,12 @@ def _read_hf_folder(p: Path) -> Iterator[dict[str, Any]]:
     yield from ds
 
 
+def _check_mapping(row: dict[str, Any], columns: dict[str, str], where: str) -> None:
+    missing = [f"{role} column '{col}'" for role, col in columns.items() if col and col not in row]
+    if missing:
+        raise InvalidInputError(f"{where}: no {', '.join(missing)} (columns: {', '.join(map(str, row))}).")
+
+
 def _pick(row: dict[str, Any], names: tuple[str, ...], mapping: str | None) -> Any:
     if mapping:
         return row.get(mapping)
@@ -160,6 +188,7 @@ def _row_messages(row: dict[str, Any], columns: dict[str, str]) -> list[dict[str
 
 def row_to_sample(row: dict[str, Any], where: str, source: str, columns: dict[str, str] | None = None) -> NewSample:
     columns = columns or {}
+    _check_mapping(row, columns, where)
     msgs = _row_messages(row, columns)
     context = _pick(row, CONTEXT_COLS, columns.get("context"))
     if msgs:
@@ -198,6 +227,7 @@ def row_to_sample(row: dict[str, Any], where: str, source: str, columns: dict[st
 def row_to_seed(row: dict[str, Any], where: str, columns: dict[str, str] | None = None) -> dict[str, Any]:
     """A seed task: an instruction, optionally its response and context."""
     columns = columns or {}
+    _check_mapping(row, columns, where)
     msgs = _row_messages(row, columns)
     if msgs:
         users = [m["content"] for m in msgs if m["role"] == "user"]
@@ -223,6 +253,7 @@ def row_to_seed(row: dict[str, Any], where: str, columns: dict[str, str] | None 
 def row_to_prompt(row: dict[str, Any], where: str, columns: dict[str, str] | None = None) -> dict[str, Any]:
     """A prompt to regenerate: its system and user turns (old assistant turns are dropped)."""
     columns = columns or {}
+    _check_mapping(row, columns, where)
     msgs = _row_messages(row, columns)
     if msgs:
         kept = [m for m in msgs if m["role"] in ("system", "user")]
@@ -242,13 +273,20 @@ def row_to_prompt(row: dict[str, Any], where: str, columns: dict[str, str] | Non
 
 
 def import_file(project: str, path: str | Path, kind: str = "samples",
-                columns: dict[str, str] | None = None) -> int:
-    """Import a file into a project; returns the number of rows imported. All rows or none."""
+                columns: dict[str, str] | None = None, source_name: str | None = None,
+                chunk_chars: int | None = None, overlap: int | None = None) -> int:
+    """Import a file into a project; returns the number of rows imported. All rows or none.
+
+    ``source_name`` is recorded instead of the path (an upload's original file name).
+    Documents are cut into passages; their count is returned (see ``import_documents``).
+    """
     if kind not in KINDS:
         raise InvalidInputError(f"Unknown import kind '{kind}' (use one of: {', '.join(KINDS)}).")
-    if kind in ("documents", "evalset"):
+    if kind == "evalset":
         raise NotAvailableYetError(f"Importing {kind} is not available in this build yet.")
-    src = str(Path(path).expanduser().resolve())
+    if kind == "documents":
+        return import_documents(project, path, chunk_chars, overlap, source_name).chunks
+    src = source_name or str(Path(path).expanduser().resolve())
     rows = read_rows(path)
     if kind == "samples":
         parsed: list[Any] = [row_to_sample(r, f"{path}, row {i}", src, columns) for i, r in enumerate(rows, 1)]
@@ -262,8 +300,42 @@ def import_file(project: str, path: str | Path, kind: str = "samples",
         p = store_projects.get(con, project)
         import_id = store_projects.record_import(con, p.id, kind, src, len(parsed))
         if kind == "samples":
-            for s in parsed:
-                sample_service.write(con, p.id, s)
+            for start in range(0, len(parsed), 50_000):  # bounded memory for the Arrow batches
+                sample_service.write_many(con, p.id, parsed[start:start + 50_000])
         else:
             store_inputs.add(con, p.id, kind.rstrip("s"), import_id, parsed)
     return len(parsed)
+
+
+@dataclass
+class DocumentImport:
+    documents: int
+    chunks: int
+    skipped: list[str] = field(default_factory=list)  # 'file: why' for files a folder import left out
+
+
+def import_documents(project: str, path: str | Path, chunk_chars: int | None = None,
+                     overlap: int | None = None, source_name: str | None = None) -> DocumentImport:
+    """Read documents (a file or a folder), cut them into passages, store both. All or nothing."""
+    from lumina import documents
+
+    size = chunk_chars or documents.DEFAULT_CHUNK_CHARS
+    ov = documents.DEFAULT_OVERLAP_CHARS if overlap is None else overlap
+    docs, skipped = documents.collect(path)
+    if source_name and len(docs) == 1:
+        docs[0].title = source_name
+    per_doc = [(d, documents.chunk(d, size, ov)) for d in docs]
+    total = sum(len(c) for _, c in per_doc)
+    if not total:
+        raise InvalidInputError(f"{path}: the documents hold no passage of text to ask about.")
+    src = source_name or str(Path(path).expanduser().resolve())
+    with connect() as con, transaction(con):
+        p = store_projects.get(con, project)
+        import_id = store_projects.record_import(con, p.id, "documents", src, total)
+        store_inputs.add(con, p.id, "document", import_id, [
+            {"title": d.title, "path": d.path, "chars": len(d.text), "pages": d.pages, "chunks": len(c),
+             "chunk_chars": size, "overlap": ov} for d, c in per_doc])
+        store_inputs.add(con, p.id, "chunk", import_id, [
+            {"title": ch.title, "index": ch.index, "start": ch.start, "text": ch.text}
+            for _, chunks in per_doc for ch in chunks])
+    return DocumentImport(len(docs), total, skipped)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import duckdb
 
 from lumina.quality import heuristics
@@ -11,14 +13,31 @@ from lumina.store import projects as store_projects
 from lumina.store import samples as store_samples
 
 
+GENERATION_SCORER = "generation"  # flags a mode raised while writing the sample
+
+
 def write(con: duckdb.DuckDBPyConnection, project_id: int, sample: NewSample,
-          finish_reason: str | None = None) -> int:
+          finish_reason: str | None = None, flags: dict[str, dict] | None = None) -> int:
     """Insert one sample and its heuristic scores (call inside the caller's transaction)."""
-    sid = store_samples.insert(con, project_id, sample)
-    scores, flags = heuristics.score(sample.instruction, sample.response, finish_reason)
-    store_samples.write_scores(con, sid, scores)
-    store_samples.set_flags(con, sid, heuristics.SCORER, flags)
-    return sid
+    return write_many(con, project_id, [sample], [finish_reason], [flags])[0]
+
+
+def write_many(con: duckdb.DuckDBPyConnection, project_id: int, samples: Sequence[NewSample],
+               finish_reasons: Sequence[str | None] | None = None,
+               flags: Sequence[dict[str, dict] | None] | None = None) -> list[int]:
+    """``write`` for many samples: three bulk statements instead of several per sample."""
+    ids = store_samples.insert_many(con, project_id, samples)
+    finish_reasons = finish_reasons or [None] * len(samples)
+    flags = flags or [None] * len(samples)
+    scored, flagged = [], []
+    for sid, s, fin, extra in zip(ids, samples, finish_reasons, flags):
+        scores, found = heuristics.score(s.instruction, s.response, fin, s.context)
+        scored.append((sid, scores))
+        flagged += [(sid, f, heuristics.SCORER, d) for f, d in found.items()]
+        flagged += [(sid, f, GENERATION_SCORER, d) for f, d in (extra or {}).items()]
+    store_samples.write_scores_many(con, scored)
+    store_samples.add_flags_many(con, flagged)
+    return ids
 
 
 def list_for(project: str, status: str | None = None, limit: int | None = None, offset: int = 0,

@@ -51,15 +51,14 @@ def run_generation_job(job_id: int, worker) -> None:
             t0 = time.monotonic()
             outcomes = mode.run_batch(ctx, batch)
             tokens, busy = (a - b for a, b in zip(_totals(teachers), before))
-            ok = 0
+            good = [o for o in outcomes if o.sample is not None]
+            bad = [o for o in outcomes if o.sample is None]
+            ok = len(good)
             with connect() as con, transaction(con):
-                for o in outcomes:
-                    if o.sample is not None:
-                        sid = sample_service.write(con, project.id, o.sample, o.finish_reason)
-                        store_jobs.complete_item(con, job_id, o.key, sid)
-                        ok += 1
-                    else:
-                        store_jobs.fail_item(con, job_id, o.key, o.error or "unknown error", o.raw)
+                ids = sample_service.write_many(con, project.id, [o.sample for o in good],
+                                                [o.finish_reason for o in good], [o.flags for o in good])
+                store_jobs.complete_items(con, job_id, [(o.key, sid) for o, sid in zip(good, ids)])
+                store_jobs.fail_items(con, job_id, [(o.key, o.error or "unknown error", o.raw) for o in bad])
                 store_jobs.refresh_counts(con, job_id, tokens=int(tokens), busy_s=float(busy))
                 job = store_jobs.get(con, job_id)
             rate = tokens / busy if busy > 0 else 0.0

@@ -124,3 +124,14 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
         raise
     else:
         con.commit()
+
+
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection, name: str, table) -> Iterator[None]:
+    """Make an Arrow table readable by name in SQL for one statement's duration (bulk writes:
+    DuckDB inserts a table at once in the time it takes to insert a few rows one by one)."""
+    con.register(name, table)
+    try:
+        yield
+    finally:
+        con.unregister(name)

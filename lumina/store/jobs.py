@@ -7,8 +7,10 @@ from typing import Any, Sequence
 
 import duckdb
 
+
 from lumina.errors import NotFoundError
 from lumina.records import Job, JobItem
+from lumina.store.db import registered
 
 _COLS = (
     "id, project_id, kind, params, status, total, done, failed, tokens, busy_s, pid, pid_started,"
@@ -141,6 +143,35 @@ def fail_item(con: duckdb.DuckDBPyConnection, job_id: int, key: str, error: str,
     )
 
 
+def complete_items(con: duckdb.DuckDBPyConnection, job_id: int, done: Sequence[tuple[str, int | None]]) -> None:
+    """Mark items done with their sample ids, in one statement."""
+    import pyarrow as pa
+
+    if not done:
+        return
+    batch = pa.table({"key": [k for k, _ in done], "sample_id": pa.array([s for _, s in done], type=pa.int64())})
+    with registered(con, "done_items", batch):
+        con.execute(
+            "UPDATE job_items SET status = 'done', sample_id = d.sample_id, attempts = attempts + 1,"
+            " error = NULL, raw = NULL, updated_at = current_timestamp"
+            " FROM done_items d WHERE job_items.job_id = ? AND job_items.key = d.key", [job_id])
+
+
+def fail_items(con: duckdb.DuckDBPyConnection, job_id: int, failed: Sequence[tuple[str, str, str | None]]) -> None:
+    """Mark items failed with their error and raw teacher text, in one statement."""
+    import pyarrow as pa
+
+    if not failed:
+        return
+    batch = pa.table({"key": [k for k, _, _ in failed], "error": [e for _, e, _ in failed],
+                      "raw": pa.array([r for _, _, r in failed], type=pa.string())})
+    with registered(con, "failed_items", batch):
+        con.execute(
+            "UPDATE job_items SET status = 'failed', attempts = attempts + 1, error = f.error, raw = f.raw,"
+            " updated_at = current_timestamp FROM failed_items f WHERE job_items.job_id = ? AND job_items.key = f.key",
+            [job_id])
+
+
 def retry_failed(con: duckdb.DuckDBPyConnection, job_id: int) -> int:
     (n,) = con.execute(
         "SELECT count(*) FROM job_items WHERE job_id = ? AND status = 'failed'", [job_id]
@@ -168,3 +199,10 @@ def active(con: duckdb.DuckDBPyConnection) -> list[Job]:
     return [_row(r) for r in con.execute(
         f"SELECT {_COLS} FROM jobs WHERE status IN ('queued', 'running')"
     ).fetchall()]
+
+
+def finished_with_throughput(con: duckdb.DuckDBPyConnection, kinds: Sequence[str], limit: int = 200) -> list[Job]:
+    """Recent jobs of these kinds that measured something (tokens and busy time), newest first."""
+    return [_row(r) for r in con.execute(
+        f"SELECT {_COLS} FROM jobs WHERE kind IN (SELECT unnest(?)) AND tokens > 0 AND busy_s > 0"
+        " ORDER BY id DESC LIMIT ?", [list(kinds), limit]).fetchall()]
