@@ -3,6 +3,11 @@
 A template's identity is ``<mode>/<step>@v<N>``; that string is recorded on every sample it
 produced. A new wording is a new file with the next version number; old files stay so every
 sample's template can still be shown.
+
+A project may override a template with its own wording (``save_override``): versions are kept
+append-only in the store and named ``<mode>/<step>@p<K>`` (the project's K-th version), so a
+sample's template can always be looked up. An override is checked before it is saved: it must
+parse and render with the variables the step provides (``EXAMPLE_CONTEXT``).
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from lumina.errors import NotFoundError
+from lumina.errors import InvalidInputError, NotFoundError
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 _NAME = re.compile(r"^(?P<step>[a-z_]+)\.v(?P<version>\d+)\.jinja$")
@@ -25,10 +30,15 @@ class Template:
     step: str
     version: int
     source: str
+    override: int | None = None  # the project's override version, when this is one
+
+    @property
+    def key(self) -> str:
+        return f"{self.mode}/{self.step}"
 
     @property
     def ref(self) -> str:
-        return f"{self.mode}/{self.step}@v{self.version}"
+        return f"{self.key}@p{self.override}" if self.override else f"{self.key}@v{self.version}"
 
     def render(self, **context: Any) -> str:
         return _environment().from_string(self.source).render(**context).strip()
@@ -66,3 +76,118 @@ def all_templates() -> list[Template]:
         for step in sorted(s for s in steps if s):
             out.extend(versions(folder.name, step))
     return out
+
+
+# The variables each step renders its template with, as an example: overrides are checked
+# against these before they are saved, and the Generate page shows them.
+EXAMPLE_CONTEXT: dict[str, dict[str, Any]] = {
+    "taxonomy/instruction": {"topic": "Optics", "path": "Physics > Optics", "description": "light, lenses",
+                             "task_type": "explanation", "difficulty": "beginner", "persona": None},
+    "taxonomy/answer": {"difficulty": "beginner"},
+    "seeded/instruction": {"examples": ["What is the capital of Australia?", "Who wrote Emma?"]},
+    "seeded/answer": {},
+    "regenerate/system": {},
+    "expand/subtopics": {"taxonomy": "Everyday science", "path": "Physics", "topic": "Physics",
+                         "description": "how the world moves", "n": 5, "existing": ["Optics"]},
+    "grounded/question": {"passage": "The Nile is about 6,650 km long.", "title": "rivers.txt",
+                          "question_type": "factual"},
+    "grounded/answer": {"passage": "The Nile is about 6,650 km long.", "question": "How long is the Nile?"},
+    "grounded/user": {"passage": "The Nile is about 6,650 km long.", "question": "How long is the Nile?",
+                      "title": "rivers.txt"},
+    "grounded/response": {"reasoning": "The passage gives the length.", "evidence": "about 6,650 km long",
+                          "answer": "About 6,650 km."},
+    "evolve/instruction": {"instruction": "Explain photosynthesis.", "response": "Plants turn light into sugar.",
+                           "operation": "deepen"},
+}
+
+
+def check(mode: str, step: str, source: str) -> None:
+    """Raise ``InvalidInputError`` unless ``source`` parses and renders for this step."""
+    import jinja2
+
+    key = f"{mode}/{step}"
+    if not source.strip():
+        raise InvalidInputError(f"The template {key} is empty.")
+    try:
+        text = _environment().from_string(source).render(**EXAMPLE_CONTEXT.get(key, {}))
+    except jinja2.TemplateSyntaxError as exc:
+        raise InvalidInputError(f"{key}: template syntax error at line {exc.lineno}: {exc.message}") from None
+    except jinja2.UndefinedError as exc:
+        known = ", ".join(EXAMPLE_CONTEXT.get(key, {})) or "none"
+        raise InvalidInputError(f"{key}: {exc.message} (variables this step provides: {known})") from None
+    except Exception as exc:  # a filter or expression failing on real values
+        raise InvalidInputError(f"{key}: the template fails to render ({type(exc).__name__}: {exc})") from None
+    if not text.strip():
+        raise InvalidInputError(f"{key}: the template renders to empty text.")
+
+
+def for_project(project_id: int | None, mode: str, step: str) -> Template:
+    """The template a project's jobs use: its newest override, else the built-in latest."""
+    builtin = latest(mode, step)
+    if project_id is None:
+        return builtin
+    from lumina.store import connect
+    from lumina.store import prompts as store_prompts
+
+    with connect() as con:
+        found = store_prompts.latest(con, project_id, builtin.key)
+    if not found or found[1] is None:
+        return builtin
+    version, source = found
+    return Template(mode, step, builtin.version, source, override=version)
+
+
+def save_override(project: str, mode: str, step: str, source: str) -> Template:
+    latest(mode, step)  # an unknown template fails here
+    check(mode, step, source)
+    from lumina.store import connect
+    from lumina.store import projects as store_projects
+    from lumina.store import prompts as store_prompts
+
+    with connect() as con:
+        p = store_projects.get(con, project)
+        version = store_prompts.add(con, p.id, f"{mode}/{step}", source)
+    return Template(mode, step, latest(mode, step).version, source, override=version)
+
+
+def reset_override(project: str, mode: str, step: str) -> Template:
+    """Go back to the built-in template (recorded as a version, so history stays complete)."""
+    from lumina.store import connect
+    from lumina.store import projects as store_projects
+    from lumina.store import prompts as store_prompts
+
+    builtin = latest(mode, step)
+    with connect() as con:
+        p = store_projects.get(con, project)
+        found = store_prompts.latest(con, p.id, builtin.key)
+        if found and found[1] is not None:
+            store_prompts.add(con, p.id, builtin.key, None)
+    return builtin
+
+
+def override_history(project: str, mode: str, step: str) -> list[tuple[int, str | None, Any]]:
+    """(version, source or None for 'built-in', saved at), newest first."""
+    from lumina.store import connect
+    from lumina.store import projects as store_projects
+    from lumina.store import prompts as store_prompts
+
+    with connect() as con:
+        p = store_projects.get(con, project)
+        return store_prompts.history(con, p.id, f"{mode}/{step}")
+
+
+def resolve_ref(project_id: int | None, ref: str) -> Template | None:
+    """The template a sample's ref names (``mode/step@vN`` or ``mode/step@pK``), if it still exists."""
+    key, _, version = ref.partition("@")
+    mode, _, step = key.partition("/")
+    if version.startswith("v") and version[1:].isdigit():
+        return next((t for t in versions(mode, step) if t.version == int(version[1:])), None)
+    if version.startswith("p") and version[1:].isdigit() and project_id is not None:
+        from lumina.store import connect
+        from lumina.store import prompts as store_prompts
+
+        with connect() as con:
+            source = store_prompts.get(con, project_id, key, int(version[1:]))
+        if source is not None:
+            return Template(mode, step, 0, source, override=int(version[1:]))
+    return None

@@ -164,6 +164,18 @@ def safe_text(text: str | None, markdown: bool = False) -> None:
 
 # ---------------------------------------------------------------- formatting
 
+def tree_markdown(nodes, depth: int = 0) -> str:
+    """A taxonomy tree as a nested Markdown list (names and descriptions escaped)."""
+    lines = []
+    for n in nodes:
+        extra = f" — {html.escape(n.description)}" if n.description else ""
+        weight = f" `×{n.weight:g}`" if n.weight != 1.0 else ""
+        lines.append(f"{'    ' * depth}- **{html.escape(n.name)}**{weight}{extra}")
+        if n.children:
+            lines.append(tree_markdown(n.children, depth + 1))
+    return "\n".join(lines)
+
+
 def duration(seconds: float | None) -> str:
     if seconds is None:
         return "—"

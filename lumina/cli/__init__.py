@@ -11,7 +11,8 @@ import sys
 import click
 import typer
 
-from lumina.cli import data_cmds, jobs_cmds, models_cmds, project_cmds, teacher_cmds
+from lumina.cli import (data_cmds, jobs_cmds, models_cmds, project_cmds, taxonomy_cmds, teacher_cmds,
+                        template_cmds)
 from lumina.errors import LuminaError
 
 app = typer.Typer(
@@ -22,6 +23,8 @@ app.add_typer(models_cmds.app, name="models")
 app.add_typer(project_cmds.app, name="project")
 app.add_typer(jobs_cmds.app, name="jobs")
 app.add_typer(teacher_cmds.app, name="teacher")
+app.add_typer(taxonomy_cmds.app, name="taxonomy")
+app.add_typer(template_cmds.app, name="templates")
 app.add_typer(data_cmds.dataset_app, name="dataset")
 for fn in (data_cmds.import_, data_cmds.samples, project_cmds.generate, project_cmds.demo):
     app.command(name=fn.__name__.rstrip("_"))(fn)

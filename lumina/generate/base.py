@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from lumina import prompts
 from lumina.generate.params import GenerateParams
+from lumina.prompts import Template
 from lumina.records import JobItem, NewSample, Project
 from lumina.teachers.cached import CachedTeacher
 
@@ -17,6 +19,7 @@ class ItemOutcome:
     error: str | None = None
     raw: str | None = None  # raw teacher text of a failure, kept for the user to read
     finish_reason: str | None = None
+    flags: dict[str, dict] = field(default_factory=dict)  # the mode's own findings (e.g. uncited)
 
 
 @dataclass
@@ -27,6 +30,14 @@ class ModeContext:
     answer_teacher: CachedTeacher
     job_id: int
     extra: dict[str, Any] = field(default_factory=dict)
+    _templates: dict[str, Template] = field(default_factory=dict)
+
+    def template(self, mode: str, step: str) -> Template:
+        """The project's template for a step, resolved once per worker so a job keeps one wording."""
+        key = f"{mode}/{step}"
+        if key not in self._templates:
+            self._templates[key] = prompts.for_project(self.project.id, mode, step)
+        return self._templates[key]
 
 
 class Mode(Protocol):

@@ -7,7 +7,6 @@ of a batch advance one turn at a time, so each turn is one batched teacher call.
 
 from __future__ import annotations
 
-from lumina import prompts
 from lumina.errors import InvalidInputError
 from lumina.generate.base import ItemOutcome, ModeContext, item_seed
 from lumina.generate.params import GenerateParams
@@ -34,7 +33,7 @@ class RegenerateMode:
                 for i, (pid, d) in enumerate(found)]
 
     def run_batch(self, ctx: ModeContext, items: list[JobItem]) -> list[ItemOutcome]:
-        t_sys = prompts.latest("regenerate", "system")
+        t_sys = ctx.template("regenerate", "system")
         default_system = t_sys.render()
         p = ctx.params.answer_params
         max_turns = ctx.params.max_turns

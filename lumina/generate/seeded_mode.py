@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import random
 
-from lumina import prompts
 from lumina.errors import InvalidInputError
 from lumina.generate.base import ItemOutcome, ModeContext, item_seed
 from lumina.generate.novelty import CopyDetector
@@ -56,8 +55,8 @@ class SeededMode:
             ctx.extra["copies"] = CopyDetector([d["instruction"] for _, d in seeds])
         seed_text: dict[int, str] = ctx.extra["seeds"]
         detector: CopyDetector = ctx.extra["copies"]
-        t_inst = prompts.latest("seeded", "instruction")
-        t_ans = prompts.latest("seeded", "answer")
+        t_inst = ctx.template("seeded", "instruction")
+        t_ans = ctx.template("seeded", "answer")
         p_inst = ctx.params.instruction_params
         schema = instruction_schema(p_inst.max_tokens)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, create_model
 
-from lumina import prompts
 from lumina import taxonomy as tx
 from lumina.errors import InvalidInputError
 from lumina.generate.base import ItemOutcome, ModeContext, item_seed
@@ -49,8 +48,8 @@ class TaxonomyMode:
         ]
 
     def run_batch(self, ctx: ModeContext, items: list[JobItem]) -> list[ItemOutcome]:
-        t_inst = prompts.latest("taxonomy", "instruction")
-        t_ans = prompts.latest("taxonomy", "answer")
+        t_inst = ctx.template("taxonomy", "instruction")
+        t_ans = ctx.template("taxonomy", "answer")
         p_inst = ctx.params.instruction_params
 
         requests = []

@@ -29,6 +29,7 @@ from lumina.store import jobs as store_jobs
 HANDLERS: dict[str, str] = {
     "generate": "lumina.generate.runner:run_generation_job",
     "probe": "lumina.teachers.probe:run_probe_job",
+    "expand": "lumina.taxonomy_expand:run_expand_job",
 }
 RESUMABLE = ("interrupted", "cancelled", "failed")
 

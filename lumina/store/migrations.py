@@ -207,9 +207,26 @@ def m003_job_result(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("ALTER TABLE jobs ADD COLUMN result JSON")
 
 
+def m004_prompt_overrides(con: duckdb.DuckDBPyConnection) -> None:
+    """A project's own wording of a prompt template; append-only, so every version stays readable."""
+    con.execute(
+        """
+        CREATE TABLE prompt_overrides (
+            project_id  BIGINT NOT NULL,
+            template    VARCHAR NOT NULL,     -- 'mode/step', e.g. 'taxonomy/instruction'
+            version     INTEGER NOT NULL,     -- 1, 2, ... per project and template
+            source      VARCHAR,              -- Jinja text; NULL = back to the built-in template
+            created_at  TIMESTAMP NOT NULL DEFAULT current_timestamp,
+            PRIMARY KEY (project_id, template, version)
+        );
+        """
+    )
+
+
 # The order is the schema's history. Append only.
 MIGRATIONS: list[tuple[int, str, Callable[[duckdb.DuckDBPyConnection], None]]] = [
     (1, "initial", m001_initial),
     (2, "inputs", m002_inputs),
     (3, "job_result", m003_job_result),
+    (4, "prompt_overrides", m004_prompt_overrides),
 ]

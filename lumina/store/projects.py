@@ -80,6 +80,7 @@ def delete(con: duckdb.DuckDBPyConnection, project_id: int) -> None:
         "DELETE FROM training_runs WHERE project_id = ?",
         "DELETE FROM imports WHERE project_id = ?",
         "DELETE FROM inputs WHERE project_id = ?",
+        "DELETE FROM prompt_overrides WHERE project_id = ?",
         "DELETE FROM projects WHERE id = ?",
     ):
         con.execute(sql, [project_id])
