@@ -1,28 +1,31 @@
-"""Generate: see what the teacher will be asked (taxonomy, prompt templates), then start a run."""
+"""Generate: pick a mode and its inputs, read (or reword) the prompts, see the budget, start a run."""
 
 import html
 
 import streamlit as st
 from pydantic import ValidationError
 
-from lumina import jobs
+from lumina import jobs, prompts
 from lumina.generate import MODE_HELP, MODES, templates_for
-from lumina.generate.launch import available_inputs, start_generation
-from lumina.generate.params import GenerateParams
+from lumina.generate.launch import available_inputs, estimate_generation, start_generation
+from lumina.generate.params import EVOLVE_OPERATIONS, SAMPLE_STATUSES, GenerateParams
 from lumina.projects import taxonomy_of, update_project
-from lumina.teachers.probe import ProbeResult, test_connection
 from lumina.teachers import GenParams
+from lumina.teachers.probe import ProbeResult, test_connection
 from pages import _common as ui
+from pages._imports import import_box
 
 ui.ensure_frame()
 
 JOB_KEY = "generate_job_id"
+PROBE_KEY = "generate_probe"
+GO_KEY = "gen_go"
 
 project = ui.require_project()
 st.title("Generate")
 st.caption(f"Project **{html.escape(project.name)}** · teacher `{project.teacher}`")
 
-PROBE_KEY = "generate_probe"
+# ---------------------------------------------------------------- teacher
 with st.expander(f"Teacher: `{project.teacher}`"):
     with st.form("teacher_form"):
         spec = st.text_input("Teacher spec", project.teacher, key="gen_teacher_spec",
@@ -53,103 +56,155 @@ with st.expander(f"Teacher: `{project.teacher}`"):
             else:
                 ui.live_jobs(lambda: [jobs.get(probe_out.id)], project_for=lambda j: project)
 
-tree = taxonomy_of(project)
+# ---------------------------------------------------------------- mode and its inputs
 with ui.show_errors():
     have = available_inputs(project.name)
-INPUT_WORDS = {"taxonomy": "taxonomy leaves", "seeded": "seed tasks", "regenerate": "prompts"}
+INPUT_WORDS = {"taxonomy": "taxonomy leaves", "seeded": "seed tasks", "regenerate": "prompts",
+               "grounded": "passages", "evolve": "samples"}
+IMPORT_KIND = {"seeded": "seeds", "regenerate": "prompts", "grounded": "documents"}
 mode = st.radio("Mode", list(MODES), horizontal=True, key="gen_mode",
                 format_func=lambda m: f"{m} ({have.get(m, 0)} {INPUT_WORDS.get(m, 'inputs')})")
 st.caption(MODE_HELP.get(mode, ""))
-if mode != "taxonomy" and not have.get(mode):
-    kind = "seeds" if mode == "seeded" else "prompts"
-    st.info(f"No {INPUT_WORDS[mode]} yet. Import a file (JSONL, CSV, Parquet or a datasets folder): "
-            f"`lumina import {project.name} FILE --as {kind}`.", icon=":material/upload_file:")
+
+if mode in IMPORT_KIND:
+    kind = IMPORT_KIND[mode]
+    if not have.get(mode):
+        st.info(f"No {INPUT_WORDS[mode]} yet: import {kind} below, or from a terminal with "
+                f"`lumina import {project.name} FILE --as {kind}`.", icon=":material/upload_file:")
+    import_box(project.name, kind, key=f"gen_import_{kind}")
+elif mode == "evolve":
+    if not have.get("evolve"):
+        st.info("No samples to evolve yet: generate or import some first.", icon=":material/info:")
+elif mode == "taxonomy":
+    tree = taxonomy_of(project)
+    if tree is None:
+        st.warning("This project has no taxonomy yet: build one on the Taxonomy page (by hand, from an "
+                   "outline, or with the teacher's help).", icon=":material/warning:")
+        st.page_link("pages/taxonomy.py", label="Go to Taxonomy", icon=":material/account_tree:")
+    else:
+        with st.expander(f"Taxonomy: {tree.name} ({len(tree.leaves())} leaves)", expanded=False):
+            st.caption(html.escape(tree.name) + (f" — {html.escape(tree.description)}" if tree.description else ""))
+            st.markdown(ui.tree_markdown(tree.nodes))
+            st.markdown("**Task types:** " + ", ".join(map(html.escape, tree.task_types)) + "  \n"
+                        "**Difficulty:** " + ", ".join(map(html.escape, tree.difficulty))
+                        + ("  \n**Personas:** " + ", ".join(map(html.escape, tree.personas)) if tree.personas else ""))
+            st.page_link("pages/taxonomy.py", label="Edit on the Taxonomy page", icon=":material/edit:")
+
+# ---------------------------------------------------------------- prompt templates
 
 
-def _tree_markdown(nodes, depth=0) -> list[str]:
-    lines = []
-    for n in nodes:
-        extra = f" — {html.escape(n.description)}" if n.description else ""
-        weight = f" `×{n.weight:g}`" if n.weight != 1.0 else ""
-        lines.append(f"{'    ' * depth}- **{html.escape(n.name)}**{weight}{extra}")
-        lines += _tree_markdown(n.children, depth + 1)
-    return lines
+def template_editor(t: prompts.Template) -> None:
+    st.markdown(f"**{t.key}** · in use: `{t.ref}`" + (" (this project's wording)" if t.override else ""))
+    variables = ", ".join(f"`{v}`" for v in prompts.EXAMPLE_CONTEXT.get(t.key, {})) or "none"
+    edited = st.text_area(t.key, t.source, height=180, key=f"tpl_{t.key}_{t.ref}", label_visibility="collapsed",
+                          help=f"Jinja template. Variables: {variables}.")
+    st.caption(f"Variables this step provides: {variables}. Saving keeps every earlier version; samples record "
+               "the version that wrote them.")
+    row = st.container(horizontal=True)
+    if row.button("Save for this project", key=f"tpl_save_{t.key}", disabled=edited == t.source):
+        with ui.show_errors():
+            saved = prompts.save_override(project.name, t.mode, t.step, edited)
+            ui.flash(f"{t.key} now uses {saved.ref} in {project.name}.")
+            st.rerun()
+    if t.override and row.button("Back to the built-in", key=f"tpl_reset_{t.key}"):
+        with ui.show_errors():
+            back = prompts.reset_override(project.name, t.mode, t.step)
+            ui.flash(f"{t.key} uses the built-in {back.ref} again.")
+            st.rerun()
 
-
-if mode != "taxonomy":
-    pass
-elif tree is None:
-    st.warning("This project has no taxonomy, so there is nothing to generate from. Create a "
-               "project with a taxonomy on the Projects page.", icon=":material/warning:")
-else:
-    with st.expander(f"Taxonomy: {tree.name} ({len(tree.leaves())} leaves)", expanded=False):
-        left, right = st.columns([2, 1])
-        left.markdown("\n".join(_tree_markdown(tree.nodes)))
-        right.markdown("**Task types**  \n" + ", ".join(map(html.escape, tree.task_types)))
-        right.markdown("**Difficulty**  \n" + ", ".join(map(html.escape, tree.difficulty)))
-        if tree.personas:
-            right.markdown("**Personas**  \n" + ", ".join(map(html.escape, tree.personas)))
-        st.code(tree.to_yaml(), language="yaml")
 
 with ui.show_errors():
-    templates = templates_for(mode)
+    templates = templates_for(mode, project.id)
     with st.expander("Prompt templates: " + ", ".join(t.ref for t in templates)):
         for t in templates:
-            st.markdown(f"**{t.ref}**")
-            st.code(t.source, language="jinja2", wrap_lines=True)
+            template_editor(t)
 
-defaults = GenerateParams()
-with st.form("generate"):
-    st.subheader("New run")
-    c1, c2, c3, c4 = st.columns(4)
-    n = ui.number_field(GenerateParams, "n", defaults.n, "Samples", container=c1)
-    seed = ui.number_field(GenerateParams, "seed", defaults.seed, "Seed", container=c2)
-    batch = ui.number_field(GenerateParams, "batch_size", defaults.batch_size, "Batch size", container=c3)
-    retries = ui.number_field(GenerateParams, "retries", defaults.retries, "Retries", container=c4)
-    seed_examples, max_turns = defaults.seed_examples, defaults.max_turns
-    if mode == "seeded":
-        seed_examples = ui.number_field(GenerateParams, "seed_examples", defaults.seed_examples,
-                                        "Seed tasks shown per new task", key="gen_seed_examples")
-    if mode == "regenerate":
-        max_turns = ui.number_field(GenerateParams, "max_turns", defaults.max_turns,
-                                    "Turns to regenerate", key="gen_max_turns")
-    i_col, a_col = st.columns(2)
-    with i_col:
-        st.markdown("**Instruction step**")
-        i_tok = ui.number_field(GenParams, "max_tokens", defaults.instruction_params.max_tokens,
-                                "Max tokens", key="gen_i_tokens")
-        i_temp = ui.number_field(GenParams, "temperature", defaults.instruction_params.temperature,
-                                 "Temperature", key="gen_i_temp")
-        i_teacher = st.text_input("Teacher (blank: the project's)", key="gen_i_teacher",
-                                  help=GenerateParams.model_fields["instruction_teacher"].description)
-    with a_col:
-        st.markdown("**Answer step**")
-        a_tok = ui.number_field(GenParams, "max_tokens", defaults.answer_params.max_tokens,
-                                "Max tokens", key="gen_a_tokens")
-        a_temp = ui.number_field(GenParams, "temperature", defaults.answer_params.temperature,
-                                 "Temperature", key="gen_a_temp")
-        a_teacher = st.text_input("Teacher (blank: the project's)", key="gen_a_teacher",
-                                  help=GenerateParams.model_fields["answer_teacher"].description)
-    go = st.form_submit_button("Generate", type="primary", icon=":material/auto_awesome:",
-                               disabled=not have.get(mode))
+# ---------------------------------------------------------------- settings
+d = GenerateParams()
+st.subheader("New run")
+c1, c2, c3, c4 = st.columns(4)
+n = ui.number_field(GenerateParams, "n", d.n, "Samples", container=c1, key="gen_n")
+seed = ui.number_field(GenerateParams, "seed", d.seed, "Seed", container=c2, key="gen_seed")
+batch = ui.number_field(GenerateParams, "batch_size", d.batch_size, "Batch size", container=c3, key="gen_batch")
+retries = ui.number_field(GenerateParams, "retries", d.retries, "Retries", container=c4, key="gen_retries")
+extra: dict = {}
+if mode == "seeded":
+    extra["seed_examples"] = ui.number_field(GenerateParams, "seed_examples", d.seed_examples,
+                                             "Seed tasks shown per new task", key="gen_seed_examples")
+if mode == "regenerate":
+    extra["max_turns"] = ui.number_field(GenerateParams, "max_turns", d.max_turns, "Turns to regenerate",
+                                         key="gen_max_turns")
+if mode == "grounded":
+    g1, g2 = st.columns([3, 1])
+    extra["question_types"] = g1.multiselect(
+        "Question types", list(d.question_types), default=list(d.question_types), key="gen_qtypes",
+        accept_new_options=True, help=GenerateParams.model_fields["question_types"].description)
+    extra["show_reasoning"] = g2.toggle("Show reasoning in answers", d.show_reasoning, key="gen_show_reasoning",
+                                        help=GenerateParams.model_fields["show_reasoning"].description)
+if mode == "evolve":
+    e1, e2, e3 = st.columns([2, 1, 2])
+    extra["operations"] = e1.multiselect("Operations", list(EVOLVE_OPERATIONS), default=list(EVOLVE_OPERATIONS),
+                                         key="gen_ops", help=GenerateParams.model_fields["operations"].description)
+    status = e2.selectbox("Samples", ["all", *SAMPLE_STATUSES], key="gen_src_status",
+                          help=GenerateParams.model_fields["source_status"].description)
+    ids_text = e3.text_input("Only these sample ids", key="gen_src_ids", placeholder="e.g. 3, 8, 12 (blank: all)")
+    extra["source_status"] = None if status == "all" else status
+    if ids_text.strip():
+        try:
+            extra["source_ids"] = [int(x) for x in ids_text.replace(" ", "").split(",") if x]
+        except ValueError:
+            st.error("Sample ids are whole numbers separated by commas.", icon=":material/error:")
+            extra["source_ids"] = []
 
-if go:
-    try:
-        params = GenerateParams(
-            mode=mode, n=n, seed=seed, batch_size=batch, retries=retries,
-            seed_examples=seed_examples, max_turns=max_turns,
-            instruction_teacher=i_teacher.strip() or None, answer_teacher=a_teacher.strip() or None,
-            instruction_params=GenParams(max_tokens=i_tok, temperature=i_temp),
-            answer_params=GenParams(max_tokens=a_tok, temperature=a_temp),
-        )
-    except ValidationError as exc:
-        for err in exc.errors():
-            st.error(f"{'.'.join(map(str, err['loc']))}: {err['msg']}", icon=":material/error:")
-    else:
-        with ui.show_errors():
-            job = start_generation(project.name, params)
-            st.session_state[JOB_KEY] = (project.name, job.id)
-            st.toast(f"Started job {job.id}", icon=":material/rocket_launch:")
+i_col, a_col = st.columns(2)
+with i_col:
+    st.markdown("**Instruction step**" if mode != "regenerate" else "**Instruction step** (not used)")
+    i_tok = ui.number_field(GenParams, "max_tokens", d.instruction_params.max_tokens, "Max tokens", key="gen_i_tokens")
+    i_temp = ui.number_field(GenParams, "temperature", d.instruction_params.temperature, "Temperature",
+                             key="gen_i_temp")
+    i_teacher = st.text_input("Teacher (blank: the project's)", key="gen_i_teacher",
+                              help=GenerateParams.model_fields["instruction_teacher"].description)
+with a_col:
+    st.markdown("**Answer step**")
+    a_tok = ui.number_field(GenParams, "max_tokens", d.answer_params.max_tokens, "Max tokens", key="gen_a_tokens")
+    a_temp = ui.number_field(GenParams, "temperature", d.answer_params.temperature, "Temperature", key="gen_a_temp")
+    a_teacher = st.text_input("Teacher (blank: the project's)", key="gen_a_teacher",
+                              help=GenerateParams.model_fields["answer_teacher"].description)
+
+params = None
+try:
+    params = GenerateParams(
+        mode=mode, n=n, seed=seed, batch_size=batch, retries=retries,
+        instruction_teacher=i_teacher.strip() or None, answer_teacher=a_teacher.strip() or None,
+        instruction_params=GenParams(max_tokens=i_tok, temperature=i_temp),
+        answer_params=GenParams(max_tokens=a_tok, temperature=a_temp), **extra,
+    )
+except ValidationError as exc:
+    for err in exc.errors():
+        where = ".".join(map(str, err["loc"])) or "settings"
+        st.error(f"{where}: {err['msg']}", icon=":material/error:")
+
+# ---------------------------------------------------------------- budget guard and launch
+if params is not None:
+    with ui.show_errors():
+        est = estimate_generation(project.name, params)
+        tokens = (f"about **{est.tokens_expected:,}** tokens (at most {est.tokens_max:,})" if est.tokens_expected
+                  else f"at most **{est.tokens_max:,}** tokens")
+        if est.tokens_per_s:
+            st.info(f"Budget: {tokens}; at **{est.tokens_per_s:,.0f}** tokens/s ({est.rate_source}) that is "
+                    f"about **{ui.duration(est.seconds)}** (at most {ui.duration(est.seconds_max)}).",
+                    icon=":material/timer:")
+        else:
+            st.info(f"Budget: {tokens}. No speed measured yet for `{est.teacher}` on this machine: use "
+                    "**Test connection** above, or start with a small run.", icon=":material/timer:")
+
+go = st.button("Generate", type="primary", icon=":material/auto_awesome:", key=GO_KEY,
+               disabled=params is None or not have.get(mode))
+if go and params is not None:
+    with ui.show_errors():
+        job = start_generation(project.name, params)
+        st.session_state[JOB_KEY] = (project.name, job.id)
+        st.toast(f"Started job {job.id}", icon=":material/rocket_launch:")
 
 last_project, job_id = st.session_state.get(JOB_KEY) or (None, None)
 if job_id and last_project == project.name:

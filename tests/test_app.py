@@ -53,7 +53,7 @@ def make_failed_job(project_id: int) -> int:
     return job.id
 
 
-GENERATE = "FormSubmitter:generate-Generate"
+GENERATE = "gen_go"
 
 
 def run_page(page: str) -> AppTest:

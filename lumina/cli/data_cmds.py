@@ -14,13 +14,27 @@ dataset_app = typer.Typer(help="Dataset versions and exports.", no_args_is_help=
 
 def import_(
     name: str = typer.Argument(..., help="project"),
-    path: Path = typer.Argument(..., help="file (.jsonl .json .csv .tsv .parquet) or datasets folder"),
+    path: Path = typer.Argument(..., help="file (.jsonl .json .csv .tsv .parquet; documents: .txt .md .pdf) or folder"),
     as_: str = typer.Option("samples", "--as", help="samples|seeds|prompts|documents|evalset"),
+    instruction_col: Optional[str] = typer.Option(None, help="column holding the instruction / prompt"),
+    response_col: Optional[str] = typer.Option(None, help="column holding the response"),
+    context_col: Optional[str] = typer.Option(None, help="column holding a context passage"),
+    messages_col: Optional[str] = typer.Option(None, help="column holding chat messages"),
+    chunk_chars: Optional[int] = typer.Option(None, help="documents: passage size in characters (default 1200)"),
+    overlap: Optional[int] = typer.Option(None, help="documents: characters neighbouring passages share (default 150)"),
 ) -> None:
     """Import a file into a project."""
-    from lumina.importers import import_file
+    from lumina.importers import import_documents, import_file
 
-    n = import_file(name, path, as_)
+    if as_ == "documents":
+        got = import_documents(name, path, chunk_chars, overlap)
+        typer.echo(f"imported {got.documents} documents ({got.chunks} passages) into {name}")
+        for why in got.skipped:
+            typer.echo(f"skipped {why}", err=True)
+        return
+    columns = {k: v for k, v in (("instruction", instruction_col), ("response", response_col),
+                                 ("context", context_col), ("messages", messages_col)) if v}
+    n = import_file(name, path, as_, columns=columns or None)
     typer.echo(f"imported {n} {as_} into {name}")
 
 

@@ -57,6 +57,10 @@ def list_(json_out: bool = typer.Option(False, "--json")) -> None:
         err("no projects yet: `lumina project create NAME --taxonomy FILE` or `lumina demo`")
 
 
+def _csv(value: Optional[str]) -> Optional[list[str]]:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
 def generate(
     name: str = typer.Argument(..., help="project"),
     mode: str = typer.Option("taxonomy", help="taxonomy|seeded|regenerate|grounded|evolve"),
@@ -65,8 +69,18 @@ def generate(
     batch_size: int = typer.Option(16),
     instruction_teacher: Optional[str] = typer.Option(None, help="teacher spec for instructions"),
     answer_teacher: Optional[str] = typer.Option(None, help="teacher spec for answers"),
+    instruction_tokens: Optional[int] = typer.Option(None, help="max tokens of an instruction"),
+    answer_tokens: Optional[int] = typer.Option(None, help="max tokens of an answer"),
+    instruction_temperature: Optional[float] = typer.Option(None, help="sampling temperature of instructions"),
+    answer_temperature: Optional[float] = typer.Option(None, help="sampling temperature of answers"),
     seed_examples: int = typer.Option(3, help="seeded: seed tasks shown per new task"),
     max_turns: int = typer.Option(3, help="regenerate: user turns answered per conversation"),
+    question_types: Optional[str] = typer.Option(None, help="grounded: comma-separated kinds of question"),
+    no_reasoning: bool = typer.Option(False, "--no-reasoning", help="grounded: answers without the shown reasoning"),
+    operations: Optional[str] = typer.Option(None, help="evolve: comma-separated deepen,constraints,concretise,reasoning,broaden"),
+    from_ids: Optional[str] = typer.Option(None, help="evolve: comma-separated sample ids (default: all)"),
+    from_status: Optional[str] = typer.Option(None, help="evolve: only samples of this status"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="check the settings and print the budget estimate; start nothing"),
     wait: bool = typer.Option(False, "--wait", help="wait for the job and report"),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
@@ -74,16 +88,42 @@ def generate(
     from pydantic import ValidationError
 
     from lumina.errors import InvalidInputError
-    from lumina.generate.launch import start_generation
+    from lumina.generate.launch import estimate_generation, start_generation
     from lumina.generate.params import GenerateParams
 
+    fields = dict(mode=mode, n=n, seed=seed, batch_size=batch_size, instruction_teacher=instruction_teacher,
+                  answer_teacher=answer_teacher, seed_examples=seed_examples, max_turns=max_turns,
+                  show_reasoning=not no_reasoning, source_status=from_status)
+    for key, value in (("question_types", _csv(question_types)), ("operations", _csv(operations))):
+        if value is not None:
+            fields[key] = value
+    if from_ids:
+        try:
+            fields["source_ids"] = [int(x) for x in _csv(from_ids) or []]
+        except ValueError:
+            raise InvalidInputError(f"--from-ids: '{from_ids}' is not a comma-separated list of sample ids.") from None
     try:
-        params = GenerateParams(mode=mode, n=n, seed=seed, batch_size=batch_size,
-                                instruction_teacher=instruction_teacher, answer_teacher=answer_teacher,
-                                seed_examples=seed_examples, max_turns=max_turns)
+        params = GenerateParams(**fields)
+        for step, tokens, temp in (("instruction_params", instruction_tokens, instruction_temperature),
+                                   ("answer_params", answer_tokens, answer_temperature)):
+            update = {k: v for k, v in (("max_tokens", tokens), ("temperature", temp)) if v is not None}
+            if update:
+                current = getattr(params, step)
+                setattr(params, step, type(current).model_validate({**current.model_dump(), **update}))
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise InvalidInputError(f"--{first['loc'][0]}: {first['msg']}") from None
+        where = first["loc"][-1] if first["loc"] else "settings"
+        raise InvalidInputError(f"--{str(where).replace('_', '-')}: {first['msg']}") from None
+    if dry_run:
+        from lumina.generate.launch import validate_generation
+
+        validate_generation(name, params)
+        est = estimate_generation(name, params)
+        if json_out:
+            echo_json({**est.__dict__, "seconds": est.seconds, "seconds_max": est.seconds_max})
+        else:
+            typer.echo(estimate_line(est))
+        return
     job = start_generation(name, params)
     if not wait:
         if json_out:
@@ -92,6 +132,16 @@ def generate(
             typer.echo(job.id)
         return
     raise typer.Exit(wait_and_report(job.id, json_out))
+
+
+def estimate_line(est) -> str:
+    expected = f"about {est.tokens_expected:,} tokens (up to {est.tokens_max:,})" if est.tokens_expected \
+        else f"up to {est.tokens_max:,} tokens"
+    if est.tokens_per_s:
+        return (f"{est.samples} samples: {expected}; at {est.tokens_per_s:,.0f} tokens/s {est.rate_source}: "
+                f"about {est.seconds / 60:.1f} min (at most {est.seconds_max / 60:.1f} min)")
+    return (f"{est.samples} samples: {expected}; no speed measured for {est.teacher} on this machine yet "
+            "(run `lumina teacher test` or a small batch first)")
 
 
 def demo(

@@ -12,7 +12,7 @@ from collections import Counter
 from lumina.records import Score
 
 SCORER = "heuristics"
-VERSION = "1"
+VERSION = "2"  # 2: context_overlap for samples with a context
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _REFUSAL = re.compile(
@@ -47,6 +47,10 @@ def distinct(tokens: list[str], n: int = 2) -> float:
     return len(set(grams)) / len(grams) if grams else 1.0
 
 
+def is_refusal(text: str) -> bool:
+    return bool(_REFUSAL.search(text))
+
+
 def looks_truncated(text: str, finish_reason: str | None = None) -> bool:
     if finish_reason == "length":
         return True
@@ -58,12 +62,23 @@ def looks_truncated(text: str, finish_reason: str | None = None) -> bool:
     return not _TERMINAL.search(stripped) and len(stripped) > 200
 
 
-def score(instruction: str, response: str, finish_reason: str | None = None) -> tuple[list[Score], dict[str, dict]]:
+def context_overlap(response_words: list[str], context: str) -> float:
+    """Share of the response's content words (4+ letters) that occur in the context: low means
+    the answer draws on something other than the passage it was grounded in."""
+    content = [w for w in response_words if len(w) >= 4]
+    if not content:
+        return 1.0
+    ctx = set(words(context))
+    return sum(1 for w in content if w in ctx) / len(content)
+
+
+def score(instruction: str, response: str, finish_reason: str | None = None,
+          context: str | None = None) -> tuple[list[Score], dict[str, dict]]:
     """Return (scores, flags) for one sample."""
     inst_w = words(instruction)
     resp_w = words(response)
     rep = repetition(resp_w)
-    refusal = bool(_REFUSAL.search(response))
+    refusal = is_refusal(response)
     disclaimer = bool(_DISCLAIMER.search(response))
     truncated = looks_truncated(response, finish_reason)
     values = {
@@ -76,6 +91,8 @@ def score(instruction: str, response: str, finish_reason: str | None = None) -> 
         "disclaimer": float(disclaimer),
         "truncated": float(truncated),
     }
+    if context and context.strip():
+        values["context_overlap"] = round(context_overlap(resp_w, context), 4)
     scores = [Score(SCORER, VERSION, k, v) for k, v in values.items()]
     flags: dict[str, dict] = {}
     if len(resp_w) < 3:

@@ -31,3 +31,15 @@ def list_inputs(con: duckdb.DuckDBPyConnection, project_id: int, kind: str,
 def count(con: duckdb.DuckDBPyConnection, project_id: int, kind: str) -> int:
     return con.execute("SELECT count(*) FROM inputs WHERE project_id = ? AND kind = ?",
                        [project_id, kind]).fetchone()[0]
+
+
+def get_many(con: duckdb.DuckDBPyConnection, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    if not ids:
+        return {}
+    rows = con.execute("SELECT id, data FROM inputs WHERE id IN (SELECT unnest(?))", [list(ids)]).fetchall()
+    return {i: json.loads(d) for i, d in rows}
+
+
+def ids(con: duckdb.DuckDBPyConnection, project_id: int, kind: str) -> list[int]:
+    return [r[0] for r in con.execute(
+        "SELECT id FROM inputs WHERE project_id = ? AND kind = ? ORDER BY id", [project_id, kind]).fetchall()]

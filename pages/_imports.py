@@ -1,0 +1,54 @@
+"""The upload box pages share: pick a file (or several documents), import it into the project."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from lumina.uploads import import_uploads
+from pages import _common as ui
+
+TYPES = {
+    "samples": ["jsonl", "ndjson", "json", "csv", "tsv", "parquet"],
+    "seeds": ["jsonl", "ndjson", "json", "csv", "tsv", "parquet"],
+    "prompts": ["jsonl", "ndjson", "json", "csv", "tsv", "parquet"],
+    "documents": ["txt", "md", "markdown", "rst", "pdf"],
+}
+HELP = {
+    "samples": "Rows with a `messages` (or ShareGPT `conversations`) column, or instruction/response columns.",
+    "seeds": "Seed tasks: an instruction column (instruction / prompt / question), optionally a response.",
+    "prompts": "Prompts to answer anew: a `messages` column (multi-turn chats keep their user turns) or a prompt column.",
+    "documents": "Text, Markdown or PDF files; they are cut into passages the teacher asks questions about.",
+}
+
+
+def import_box(project_name: str, kind: str, key: str) -> None:
+    """An uploader with optional column names (or passage sizes) and an Import button."""
+    round_key = f"{key}_round"  # a new uploader after each import, so the imported file is cleared
+    with st.container(border=True):
+        files = st.file_uploader(f"Import {kind}", type=TYPES[kind],
+                                 key=f"{key}_file_{st.session_state.get(round_key, 0)}",
+                                 accept_multiple_files=kind == "documents", help=HELP[kind])
+        columns: dict[str, str] = {}
+        chunk_chars = overlap = None
+        if kind == "documents":
+            c1, c2 = st.columns(2)
+            chunk_chars = c1.number_input("Passage size (characters)", 200, 20_000, 1200, step=100,
+                                          key=f"{key}_chunk")
+            overlap = c2.number_input("Overlap (characters)", 0, 5_000, 150, step=50, key=f"{key}_overlap",
+                                      help="Neighbouring passages share this much text, so no fact is cut in two.")
+        else:
+            with st.expander("Column names (only when Lumina does not find them)"):
+                c = st.columns(4)
+                for i, role in enumerate(("instruction", "response", "context", "messages")):
+                    value = c[i].text_input(role.capitalize(), key=f"{key}_col_{role}", placeholder="auto")
+                    if value.strip():
+                        columns[role] = value.strip()
+        chosen = files if isinstance(files, list) else ([files] if files else [])
+        if st.button("Import", key=f"{key}_go", icon=":material/upload:", disabled=not chosen):
+            with ui.show_errors():
+                result = import_uploads(project_name, kind, [(f.name, f.getvalue()) for f in chosen],
+                                        columns=columns or None, chunk_chars=chunk_chars, overlap=overlap)
+                note = f" Skipped: {'; '.join(result.skipped)}" if result.skipped else ""
+                ui.flash(result.message() + note)
+                st.session_state[round_key] = st.session_state.get(round_key, 0) + 1
+                st.rerun()
