@@ -83,14 +83,15 @@ def lumina_loop(teacher, spec, convs, params, batch):
     for i in range(0, len(convs), batch):
         reqs = [ChatRequest(c, params.model_copy(update={"seed": i + k})) for k, c in enumerate(convs[i:i + batch])]
         comps = cached.chat(reqs)
-        with connect() as con, transaction(con):
-            for r, c in zip(reqs, comps):
-                tokens += c.completion_tokens
-                _, answer = split_reasoning(c.text)
-                msgs = [*r.messages, {"role": "assistant", "content": answer}]
-                sample_service.write(con, project.id, NewSample(
-                    mode="bench", instruction=r.messages[-1]["content"], response=answer or "-",
-                    messages=msgs, teacher=spec, seed=r.params.seed), c.finish_reason)
+        new = []
+        for r, c in zip(reqs, comps):
+            tokens += c.completion_tokens
+            _, answer = split_reasoning(c.text)
+            msgs = [*r.messages, {"role": "assistant", "content": answer}]
+            new.append(NewSample(mode="bench", instruction=r.messages[-1]["content"], response=answer or "-",
+                                 messages=msgs, teacher=spec, seed=r.params.seed))
+        with connect() as con, transaction(con):  # one transaction per batch, as the job runner writes
+            sample_service.write_many(con, project.id, new, [c.finish_reason for c in comps])
     return tokens, time.monotonic() - t0
 
 
@@ -116,11 +117,18 @@ def mode_rates(teacher, spec: str, n: int, max_tokens: int) -> dict[str, tuple[i
                               for c in prompts(n)), encoding="utf-8")
     importers.import_file(name, rows, "seeds")
     importers.import_file(name, rows, "prompts")
+    samples_file = Path(os.environ["LUMINA_HOME"]) / f"{name}-samples.jsonl"
+    samples_file.write_text("\n".join(json.dumps({"instruction": c[0]["content"], "response": "A short answer."})
+                                      for c in prompts(n)), encoding="utf-8")
+    importers.import_file(name, samples_file, "samples")  # parents for evolve
+    doc = Path(os.environ["LUMINA_HOME"]) / f"{name}.md"
+    doc.write_text("\n\n".join(f"{t.name}: {t.description or ''}. " * 6 for t in _topics()), encoding="utf-8")
+    importers.import_documents(name, doc, chunk_chars=400)
     with connect() as con:
         nodes = store_projects.nodes(con, project.id)
     cached = CachedTeacher(teacher, identity=spec)
     out = {}
-    for mode_name in ("taxonomy", "seeded", "regenerate"):
+    for mode_name in ("taxonomy", "seeded", "regenerate", "grounded", "evolve"):
         params = GenerateParams(mode=mode_name, n=n, seed=1, max_turns=1,
                                 instruction_params=GenParams(max_tokens=max_tokens, temperature=1.0),
                                 answer_params=GenParams(max_tokens=max_tokens, temperature=0.7))
@@ -135,6 +143,14 @@ def mode_rates(teacher, spec: str, n: int, max_tokens: int) -> dict[str, tuple[i
         outcomes = mode.run_batch(ctx, items)
         out[mode_name] = (sum(o.sample is not None for o in outcomes), len(items), time.monotonic() - t0)
     return out
+
+
+def _topics():
+    from lumina import taxonomy as tx
+    from lumina.config import examples_dir
+
+    tree = tx.load(examples_dir() / "everyday-science.yaml")
+    return [n for root in tree.nodes for n in root.children]
 
 
 def bench(backend: str, n: int, max_tokens: int, batch: int) -> None:

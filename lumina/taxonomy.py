@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from lumina.errors import InvalidInputError, NotFoundError
+from lumina.errors import InvalidInputError
 
 MAX_BYTES = 5_000_000
 # Joins node names into a path ('Physics > Optics'). Not '/': names like 'File I/O' are common.
@@ -162,16 +162,10 @@ def from_dict(data: Any, where: str = "taxonomy") -> Taxonomy:
 
 
 def load(path: str | Path) -> Taxonomy:
+    from lumina.textfiles import read_text
+
     p = Path(path).expanduser()
-    if not p.is_file():
-        raise NotFoundError(f"Taxonomy file not found: {p}")
-    if p.stat().st_size > MAX_BYTES:
-        raise InvalidInputError(f"Taxonomy file {p} is larger than {MAX_BYTES // 1_000_000} MB.")
-    try:
-        text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise InvalidInputError(f"Taxonomy file {p} is not UTF-8 text (byte {exc.start}).") from None
-    return loads(text, where=str(p))
+    return loads(read_text(p, "Taxonomy file", MAX_BYTES), where=str(p))
 
 
 def loads(text: str, where: str = "taxonomy") -> Taxonomy:

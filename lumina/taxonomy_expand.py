@@ -34,7 +34,7 @@ class Subtopic(BaseModel):
 
 
 class SubtopicsOut(BaseModel):
-    subtopics: list[Subtopic]
+    subtopics: list[Subtopic] = Field(min_length=1)
 
 
 def _schema(n: int) -> type[SubtopicsOut]:
@@ -102,7 +102,8 @@ def suggest_with(teacher, tree: tx.Taxonomy, paths: list[str], n: int, seed: int
         raise InvalidInputError(f"Ask for 1 to {MAX_CHILDREN} sub-topics at a time (got {n}).")
     template = prompts.for_project(project_id, "expand", "subtopics")
     requests = [_request(tree, p, n, seed + i, template) for i, p in enumerate(paths)]
-    results = chat_structured(teacher, requests, _schema(n), retries)
+    # Ask for at most n (a constrained decoder then closes the list), accept more and keep n.
+    results = chat_structured(teacher, requests, SubtopicsOut, retries, request_schema=_schema(n).model_json_schema())
     out = []
     for path, res in zip(paths, results):
         raw = "\n---\n".join(res.raw)
@@ -138,13 +139,13 @@ def suggest(project: str, path: str, n: int = 5, seed: int = 0, teacher: str | N
     from lumina import jobs, projects
     from lumina.teachers.probe import runs_in_process
 
+    if not 1 <= n <= MAX_CHILDREN:
+        raise InvalidInputError(f"Ask for 1 to {MAX_CHILDREN} sub-topics at a time (got {n}).")
     p = projects.get(project)
     tree = taxonomy_edit.load(project)
     if path:
         ops.find(tree, path)  # an unknown node fails now, in one line
     spec = projects.check_teacher(teacher or p.teacher)
-    if not 1 <= n <= MAX_CHILDREN:
-        raise InvalidInputError(f"Ask for 1 to {MAX_CHILDREN} sub-topics at a time (got {n}).")
     if runs_in_process(spec):
         t = _build(spec)
         try:

@@ -210,8 +210,14 @@ def job_panel(job: Job, project: Project | None = None) -> None:
     """One job: status, progress, rate, ETA, teacher, actions, log tail and failed items."""
     with st.container(border=True):
         when = job.created_at.strftime("%Y-%m-%d %H:%M") if job.created_at else ""
-        n = (job.params or {}).get("n")
-        what = f"{job.kind} · {n} samples" if n else job.kind
+        p = job.params or {}
+        if job.kind == "generate":
+            what = f"generate · {p.get('mode', 'taxonomy')} · {p.get('n')} samples"
+        elif job.kind == "expand":
+            what = (f"expand taxonomy to depth {p.get('depth')}" if p.get("apply")
+                    else "propose sub-topics") + f" · {p.get('n')} per node"
+        else:
+            what = job.kind
         if project:
             what += f" · {project.name}"
         st.markdown(f"**Job {job.id}** &nbsp; {status_badge(job)}  \n"
@@ -277,6 +283,14 @@ def _job_actions(job: Job) -> None:
 
 def _failures(job: Job, limit: int = 50) -> None:
     items = lj.failures(job.id, limit=limit)
+    noted = (job.result or {}).get("errors") or []  # jobs without items (expand) keep theirs here
+    if not items and noted:
+        for e in noted[:limit]:
+            st.markdown(f"**{html.escape(e.get('path') or 'top level')}**")
+            st.text(e.get("error") or "no error message")
+            if e.get("raw"):
+                st.code(e["raw"], language=None, wrap_lines=True)
+        return
     if not items:
         st.caption("No failed items recorded.")
         return

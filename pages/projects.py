@@ -3,7 +3,8 @@
 import streamlit as st
 
 from lumina import projects, taxonomy, teachers, ui_queries
-from lumina.errors import InvalidInputError, LuminaError
+from lumina.errors import LuminaError
+from lumina.textfiles import decode
 from pages import _common as ui
 
 ui.ensure_frame()
@@ -64,10 +65,7 @@ with st.form("new_project", clear_on_submit=False):
 if submitted:
     with ui.show_errors():
         if upload is not None:
-            try:
-                text = upload.getvalue().decode("utf-8")
-            except UnicodeDecodeError:
-                raise InvalidInputError(f"{upload.name} is not UTF-8 text.") from None
+            text = decode(upload.getvalue(), upload.name)
             tree = taxonomy.loads(text, where=upload.name)
         elif example != NONE:
             tree = taxonomy.load(next(p for p in examples if p.name == example))

@@ -1,11 +1,12 @@
 """Taxonomy designer: the tree with its sample counts, node edits, imports and teacher expansion."""
 
 import html
+import json
 
 import streamlit as st
 
 from lumina import jobs, taxonomy_edit, taxonomy_expand, ui_queries
-from lumina.errors import InvalidInputError
+from lumina.textfiles import decode
 from lumina.taxonomy import SEP
 from pages import _common as ui
 
@@ -14,6 +15,7 @@ ui.ensure_frame()
 TOP = "(top level)"
 SUGGEST_KEY = "tax_suggestion"  # (project, path, Suggestion dict | None, job id | None)
 EXPAND_KEY = "tax_expand_job"
+NEXT_NODE = "tax_node_next"
 
 project = ui.require_project()
 st.title("Taxonomy")
@@ -55,6 +57,11 @@ else:
 
 # ---------------------------------------------------------------- one node
 st.subheader("Edit")
+# A node picked by an action (a rename, a move) is applied before the widget exists.
+if NEXT_NODE in st.session_state:
+    st.session_state["tax_node"] = st.session_state.pop(NEXT_NODE)
+if st.session_state.get("tax_node") not in (TOP, *paths):
+    st.session_state["tax_node"] = TOP
 selected = st.selectbox("Node", [TOP, *paths], key="tax_node",
                         help="Pick a node to edit it, add children under it or ask the teacher for sub-topics.")
 path = None if selected == TOP else selected
@@ -76,7 +83,7 @@ with left:
                     if new_name.strip() != node["name"]:
                         new_path = taxonomy_edit.rename_node(project.name, path, new_name)
                     taxonomy_edit.update_node(project.name, new_path, description=desc, weight=weight)
-                    st.session_state["tax_node"] = new_path
+                    st.session_state[NEXT_NODE] = new_path
                     ui.flash(f"Saved **{html.escape(new_path)}**.")
                     st.rerun()
         parents = [TOP] + [p for p in paths if p != path and not p.startswith(path + SEP)]
@@ -86,14 +93,14 @@ with left:
         if m_col.button("Move", key="tax_move", disabled=target == current_parent):
             with ui.show_errors():
                 moved = taxonomy_edit.move_node(project.name, path, None if target == TOP else target)
-                st.session_state["tax_node"] = moved
+                st.session_state[NEXT_NODE] = moved
                 ui.flash(f"Moved to **{html.escape(moved)}**.")
                 st.rerun()
         sure = d_col.checkbox("Delete this node and everything below it", key="tax_delete_sure")
         if d_col.button("Delete", key="tax_delete", type="secondary", disabled=not sure, icon=":material/delete:"):
             with ui.show_errors():
                 gone = taxonomy_edit.delete_node(project.name, path)
-                st.session_state["tax_node"] = TOP
+                st.session_state[NEXT_NODE] = TOP
                 ui.flash(f"Deleted {gone} node(s); their samples stay, outside the taxonomy.")
                 st.rerun()
 
@@ -130,19 +137,19 @@ def proposals_review(for_path: str, suggestion: taxonomy_expand.Suggestion) -> N
                 st.code(suggestion.raw, language=None, wrap_lines=True)
     else:
         st.markdown(f"**Proposed sub-topics for {label}** — untick to reject, edit freely, then add.")
-        edited = st.data_editor(
-            [{"add": True, "name": p.name, "description": p.description or ""} for p in suggestion.proposals],
-            key="tax_proposals", hide_index=True, num_rows="dynamic",
-            column_config={"add": st.column_config.CheckboxColumn("Add", width="small"),
-                           "name": st.column_config.TextColumn("Name", required=True),
-                           "description": st.column_config.TextColumn("Description", width="large")},
-        )
-        if st.button("Add checked sub-topics", key="tax_accept", type="primary", icon=":material/playlist_add:"):
+        token = abs(hash(json.dumps(suggestion.to_dict(), sort_keys=True)))  # fresh widgets per suggestion
+        chosen = []
+        for i, p in enumerate(suggestion.proposals):
+            c_add, c_name, c_desc = st.columns([1, 3, 6], vertical_alignment="center")
+            keep = c_add.checkbox("Add", True, key=f"tax_prop_add_{i}_{token}")
+            name = c_name.text_input("Name", p.name, key=f"tax_prop_name_{i}_{token}", label_visibility="collapsed")
+            desc = c_desc.text_input("Description", p.description or "", key=f"tax_prop_desc_{i}_{token}",
+                                     label_visibility="collapsed")
+            if keep and name.strip():
+                chosen.append(taxonomy_expand.Proposal(name.strip(), desc.strip() or None))
+        if st.button(f"Add {len(chosen)} checked sub-topic(s)", key="tax_accept", type="primary",
+                     icon=":material/playlist_add:", disabled=not chosen):
             with ui.show_errors():
-                chosen = [taxonomy_expand.Proposal(str(r["name"]).strip(), str(r.get("description") or "").strip() or None)
-                          for r in edited if r.get("add") and str(r.get("name") or "").strip()]
-                if not chosen:
-                    raise InvalidInputError("Tick at least one sub-topic to add.")
                 n_added = taxonomy_expand.accept(project.name, for_path, chosen)
                 st.session_state.pop(SUGGEST_KEY, None)
                 ui.flash(f"Added {n_added} sub-topic(s) under {label}.")
@@ -211,10 +218,7 @@ with t_import:
                               key="tax_yaml_upload")
     if st.button("Replace with this YAML", key="tax_yaml_go", disabled=upload is None):
         with ui.show_errors():
-            try:
-                text = upload.getvalue().decode("utf-8-sig")
-            except UnicodeDecodeError:
-                raise InvalidInputError(f"{upload.name} is not UTF-8 text.") from None
+            text = decode(upload.getvalue(), upload.name)
             new = taxonomy_edit.replace_from_yaml(project.name, text, where=upload.name)
             ui.flash(f"Taxonomy replaced from {html.escape(upload.name)}: {len(new.leaves())} leaves.")
             st.rerun()

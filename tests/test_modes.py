@@ -15,7 +15,7 @@ from lumina.projects import create_project, get
 from lumina.records import JobItem
 from lumina.teachers import Completion
 from lumina.teachers.cached import CachedTeacher
-from tests.helpers import lumina
+from tests.helpers import completion_json, lumina, scripted_server
 
 TEACHER = "transformers:smollm2-135m-instruct"
 SEEDS = [
@@ -144,3 +144,109 @@ def test_a_copied_seed_is_asked_again_and_never_stored(tmp_path, copies):
     else:  # always copies: a recorded failure with the raw text, never a sample
         assert outcome.sample is None and "copies the seed task" in outcome.error
         assert "CAPITAL OF AUSTRALIA" in outcome.raw
+
+
+RIVERS = ("The Nile is about 6,650 kilometres long and flows north into the Mediterranean Sea. Its two main "
+          "tributaries, the White Nile and the Blue Nile, meet at Khartoum in Sudan.\n\n"
+          "The Amazon carries more water than any other river. It discharges about 209,000 cubic metres of "
+          "water per second into the Atlantic Ocean.\n")
+
+
+def test_grounded_mode_from_imported_documents(tmp_path, bundled_model_dir):
+    from tests.helpers import write_pdf
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "rivers.md").write_text(RIVERS, encoding="utf-8")
+    write_pdf(tmp_path / "docs" / "lakes.pdf", ["Lake Baikal in Siberia is the deepest lake on Earth,\n"
+                                                 "reaching 1,642 metres at its deepest point."])
+    lumina("project", "create", "geo", "--teacher", TEACHER, check=True)
+    assert "imported 2 documents (2 passages)" in lumina("import", "geo", str(tmp_path / "docs"), "--as",
+                                                         "documents", check=True).stdout
+    proc = lumina("generate", "geo", "--mode", "grounded", "--n", "3", "--batch-size", "3",
+                  "--instruction-tokens", "64", "--answer-tokens", "200", "--wait")
+    job = json.loads(lumina("jobs", "show", "1", "--json", check=True).stdout)
+    got = rows(lumina("samples", "geo", "--json", check=True).stdout)
+    assert job["status"] == "done" and job["total"] == 3 and len(got) == job["done"] >= 1, job["failures"]
+    assert proc.returncode == (1 if job["failed"] else 0)
+    for r in got:
+        assert r["mode"] == "grounded" and r["source"].startswith("document:")
+        assert r["context"] in (RIVERS.strip(), "Lake Baikal in Siberia is the deepest lake on Earth,\n"
+                                                 "reaching 1,642 metres at its deepest point.")
+        user, answer = r["messages"][0]["content"], r["messages"][1]["content"]
+        assert user.startswith(r["context"]) and user.endswith(r["instruction"])  # passage, then question
+        assert "Answer:" in answer and r["task_type"] in GenerateParams().question_types
+        assert ("uncited" in r["flags"]) == (not r["raw"]["citation_found"])
+        assert "heuristics.context_overlap" in r["scores"]
+        assert r["template"] == "grounded/question@v1,grounded/answer@v1,grounded/user@v1,grounded/response@v1"
+
+
+def test_evolve_mode_from_imported_samples(tmp_path, bundled_model_dir):
+    f = tmp_path / "samples.jsonl"
+    f.write_text("\n".join(json.dumps({"instruction": s["question"], "response": s["answer"]}) for s in SEEDS),
+                 encoding="utf-8")
+    lumina("project", "create", "evo", "--teacher", TEACHER, check=True)
+    lumina("import", "evo", str(f), check=True)
+    bad = lumina("generate", "evo", "--mode", "evolve", "--from-ids", "1,99")
+    assert bad.returncode == 2 and "Samples 99 are not in project 'evo'" in bad.stderr
+    proc = lumina("generate", "evo", "--mode", "evolve", "--n", "4", "--batch-size", "4", "--from-ids", "1,2",
+                  "--operations", "deepen,constraints", "--answer-tokens", "96", "--wait")
+    job = json.loads(lumina("jobs", "show", "1", "--json", check=True).stdout)
+    assert job["status"] == "done" and job["total"] == 4 and proc.returncode == (1 if job["failed"] else 0)
+    evolved = [r for r in rows(lumina("samples", "evo", "--json", check=True).stdout) if r["mode"] == "evolve"]
+    assert len(evolved) == job["done"]
+    parents = {r["id"]: r for r in rows(lumina("samples", "evo", "--json", check=True).stdout) if r["mode"] == "import"}
+    for r in evolved:
+        assert r["parent_id"] in (1, 2) and r["source"].split(":")[1] in ("deepen", "constraints")
+        assert normalise(r["instruction"]) != normalise(parents[r["parent_id"]]["instruction"])
+        assert r["template"] == "evolve/instruction@v1"
+    for fail in job["failures"]:  # a dropped evolution says why and keeps the teacher's text
+        assert fail["error"].startswith(("dropped, ", "instruction: ", "answer: ")) and fail["raw"]
+
+
+def test_evolution_checks():
+    from lumina.generate.evolve_mode import answer_dropped, why_dropped
+
+    parent = "Explain how photosynthesis works."
+    assert why_dropped(parent, "explain how Photosynthesis works!").startswith("unchanged")
+    assert why_dropped(parent, "I'm sorry, but I can't rewrite that instruction.").startswith("refused")
+    assert why_dropped(parent, "Photosynthesis?").startswith("degenerate")
+    assert why_dropped(parent, "#Rewritten Prompt#: explain photosynthesis deeply").startswith("degenerate")
+    assert why_dropped(parent, "word " * 200).startswith("degenerate")
+    assert why_dropped(parent, "Explain how the light-dependent reactions of photosynthesis make ATP, "
+                               "and why the Calvin cycle stalls in the dark.") is None
+    assert answer_dropped("I'm sorry, but I can't help with that.").startswith("refused")
+    assert answer_dropped("... ? !") is not None and answer_dropped("Plants make sugar from light.") is None
+
+
+def test_citation_check():
+    from lumina.generate.grounded_mode import cited
+
+    passage = "The Nile is about 6,650 kilometres long and flows north into the Mediterranean Sea."
+    assert cited("about 6,650 kilometres long", passage)
+    assert cited("The Nile is about 6650 kilometres long and flows north", passage) is False  # a number changed
+    assert cited("the nile is about 6,650 kilometres long, and flows north into the mediterranean", passage)
+    assert not cited("The Amazon is the longest river", passage) and not cited("", passage)
+
+
+def grounded_script(n, body):
+    """A teacher that writes a question, then an answer citing the passage or not (by seed)."""
+    schema = json.dumps(body["response_format"])
+    if '"evidence"' in schema:
+        quote = "flows north into the Mediterranean" if body["seed"] % 2 == 0 else "it is made of cheese"
+        return 200, completion_json(json.dumps({"reasoning": "The passage says where it flows.",
+                                                "evidence": quote, "answer": "Into the Mediterranean."})), 0
+    return 200, completion_json(json.dumps({"question": "Into which sea does the Nile flow?"})), 0
+
+
+def test_grounded_citations_are_checked_and_flagged(tmp_path):
+    (tmp_path / "nile.txt").write_text(RIVERS, encoding="utf-8")
+    with scripted_server(grounded_script) as (url, calls):
+        create_project("cite", teacher=f"openai:{url}#fake", check_reachable=False)
+        importers.import_documents("cite", tmp_path / "nile.txt")
+        proc = lumina("generate", "cite", "--mode", "grounded", "--n", "2", "--batch-size", "2", "--wait",
+                      "--no-reasoning")
+        assert proc.returncode == 0, proc.stderr
+    got = sorted(rows(lumina("samples", "cite", "--json", check=True).stdout), key=lambda r: r["seed"])
+    assert [("uncited" in r["flags"]) for r in got] == [False, True]
+    assert got[0]["response"] == "Answer: Into the Mediterranean."  # --no-reasoning: the answer alone
+    assert got[0]["reasoning"] == "The passage says where it flows."  # still kept apart

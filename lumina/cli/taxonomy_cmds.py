@@ -101,14 +101,9 @@ def import_(name: str, path: Path,
             replace: bool = typer.Option(False, "--replace", help="outline: start a new tree")) -> None:
     """Replace the taxonomy with a YAML file, or add an outline's nodes."""
     from lumina import taxonomy_edit
-    from lumina.errors import InvalidInputError, NotFoundError
+    from lumina.textfiles import read_text
 
-    if not path.is_file():
-        raise NotFoundError(f"No such file: {path}")
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise InvalidInputError(f"{path} is not UTF-8 text.") from None
+    text = read_text(path)
     is_outline = outline or path.suffix.lower() not in (".yaml", ".yml")
     if is_outline:
         n = taxonomy_edit.import_outline(name, text, under=under, replace=replace, where=str(path))

@@ -63,16 +63,10 @@ def show(ref: str = typer.Argument(..., help="MODE/STEP, or a sample's MODE/STEP
 def set_(project: str, ref: str = typer.Argument(..., help="MODE/STEP"), path: Path = typer.Argument(...)) -> None:
     """Use the Jinja text in PATH for this project (checked before it is saved)."""
     from lumina import prompts
-    from lumina.errors import InvalidInputError, NotFoundError
+    from lumina.textfiles import read_text
 
     mode, step = _split(ref)
-    if not path.is_file():
-        raise NotFoundError(f"No such file: {path}")
-    try:
-        source = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise InvalidInputError(f"{path} is not UTF-8 text.") from None
-    t = prompts.save_override(project, mode, step, source)
+    t = prompts.save_override(project, mode, step, read_text(path, "Template file"))
     typer.echo(f"{project} now uses {t.ref}")
 
 

@@ -49,9 +49,14 @@ def parse_json(text: str, model: type[T]) -> T:
     return model.model_validate(data)
 
 
-def chat_structured(teacher, requests: list[ChatRequest], model: type[T], retries: int = 2) -> list[StructuredResult[T]]:
-    """Ask every request for JSON matching ``model``; retry failures with a new seed."""
-    schema = model.model_json_schema()
+def chat_structured(teacher, requests: list[ChatRequest], model: type[T], retries: int = 2,
+                    request_schema: dict[str, Any] | None = None) -> list[StructuredResult[T]]:
+    """Ask every request for JSON matching ``model``; retry failures with a new seed.
+
+    ``request_schema`` (default: ``model``'s) is what the backend is asked to follow; it may be
+    stricter than ``model`` (e.g. an exact item count for constrained decoding) while validation
+    stays lenient for servers that ignore it."""
+    schema = request_schema or model.model_json_schema()
     results = [StructuredResult[T](value=None) for _ in requests]
     pending = list(range(len(requests)))
     for attempt in range(retries + 1):
