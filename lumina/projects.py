@@ -89,6 +89,23 @@ def update_project(name: str, teacher: str | None = None, student: str | None = 
         return store_projects.get(con, name)
 
 
+def set_teacher_options(name: str, **values: Any):
+    """Change some of the project's remote-teacher options (concurrency, timeout, retries)."""
+    from pydantic import ValidationError
+
+    from lumina.teachers import options
+
+    project = get(name)
+    current = options.of(project.settings).model_dump()
+    try:
+        new = options.RemoteOptions.model_validate({**current, **{k: v for k, v in values.items() if v is not None}})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise InvalidInputError(f"{first['loc'][0]}: {first['msg']}") from None
+    update_project(name, settings={**project.settings, "teacher_options": new.model_dump()})
+    return new
+
+
 def get(name: str) -> Project:
     with connect() as con:
         return store_projects.get(con, name)

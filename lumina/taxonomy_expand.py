@@ -147,7 +147,7 @@ def suggest(project: str, path: str, n: int = 5, seed: int = 0, teacher: str | N
         ops.find(tree, path)  # an unknown node fails now, in one line
     spec = projects.check_teacher(teacher or p.teacher)
     if runs_in_process(spec):
-        t = _build(spec)
+        t = _build(spec, p.settings)
         try:
             return suggest_with(t, tree, [path], n, seed, project_id=p.id)[0]
         finally:
@@ -172,11 +172,11 @@ def expand_tree(project: str, depth: int, n: int = 5, seed: int = 0, teacher: st
                                         "apply": True, "under": under or None})
 
 
-def _build(spec: str):
-    from lumina.teachers import build_teacher
+def _build(spec: str, settings: dict | None = None):
+    from lumina.teachers import build_teacher, options
     from lumina.teachers.cached import CachedTeacher
 
-    return CachedTeacher(build_teacher(spec), identity=spec)
+    return CachedTeacher(build_teacher(spec, **options.for_spec(spec, settings)), identity=spec)
 
 
 def _targets(tree: tx.Taxonomy, depth: int, under: str | None, tried: set[str]) -> list[str]:
@@ -204,7 +204,7 @@ def run_expand_job(job_id: int, worker) -> None:
     prm = job.params
     n, seed = int(prm.get("n", 5)), int(prm.get("seed", 0))
     worker.log.info("loading teacher %s", prm["teacher"])
-    teacher = _build(prm["teacher"])
+    teacher = _build(prm["teacher"], project.settings)
     try:
         if not prm.get("apply"):
             tree = taxonomy_edit.load(project.name)

@@ -9,8 +9,8 @@ from lumina import jobs, prompts
 from lumina.generate import MODE_HELP, MODES, templates_for
 from lumina.generate.launch import available_inputs, estimate_generation, start_generation
 from lumina.generate.params import EVOLVE_OPERATIONS, SAMPLE_STATUSES, GenerateParams
-from lumina.projects import taxonomy_of, update_project
-from lumina.teachers import GenParams
+from lumina.projects import set_teacher_options, taxonomy_of, update_project
+from lumina.teachers import GenParams, options
 from lumina.teachers.probe import ProbeResult, test_connection
 from pages import _common as ui
 from pages._imports import import_box
@@ -27,15 +27,27 @@ st.caption(f"Project **{html.escape(project.name)}** · teacher `{project.teache
 
 # ---------------------------------------------------------------- teacher
 with st.expander(f"Teacher: `{project.teacher}`"):
+    remote = options.of(project.settings)
     with st.form("teacher_form"):
         spec = st.text_input("Teacher spec", project.teacher, key="gen_teacher_spec",
                              help="transformers:MODEL, vllm:MODEL or openai:http://HOST:PORT/v1#MODEL. "
                                   "MODEL is a bundled name, a local folder or a hub id.")
+        st.caption("For OpenAI-compatible teachers (vLLM server, SGLang, llama.cpp, hosted APIs):")
+        o1, o2, o3 = st.columns(3)
+        concurrency = ui.number_field(options.RemoteOptions, "concurrency", remote.concurrency, "Concurrency",
+                                      container=o1, key="gen_concurrency")
+        timeout_s = ui.number_field(options.RemoteOptions, "timeout_s", remote.timeout_s, "Timeout (s)",
+                                    container=o2, key="gen_timeout", step=10.0)
+        max_retries = ui.number_field(options.RemoteOptions, "max_retries", remote.max_retries, "Retries",
+                                      container=o3, key="gen_max_retries")
         saved = st.form_submit_button("Save teacher")
-    if saved and spec.strip() != project.teacher:
+    if saved:
         with ui.show_errors():
-            project = update_project(project.name, teacher=spec.strip())
-            ui.flash(f"Teacher set to {project.teacher}")
+            if spec.strip() != project.teacher:
+                project = update_project(project.name, teacher=spec.strip())
+            set_teacher_options(project.name, concurrency=concurrency, timeout_s=timeout_s, max_retries=max_retries)
+            ui.flash(f"Teacher set to {project.teacher} (concurrency {concurrency}, timeout {timeout_s:g} s, "
+                     f"{max_retries} retries)")
             st.rerun()
     if st.button("Test connection", icon=":material/network_check:", key="gen_probe",
                  help="Generate one short answer and report the latency. Local models load in a "

@@ -48,3 +48,34 @@ def test_malformed_answers_are_retried_then_failures_with_raw_text(tmp_path):
         assert s["reasoning"] == "Recall dispersion."
     # 5 first tries + 2 retries for each of the 3 bad ones, then 2 answers
     assert len(calls) == 5 + 3 * 2 + 2
+
+
+def test_project_teacher_options_limit_requests_in_flight():
+    import threading
+
+    state = {"now": 0, "most": 0}
+    lock = threading.Lock()
+
+    def slow(n, body):
+        with lock:
+            state["now"] += 1
+            state["most"] = max(state["most"], state["now"])
+        import time
+
+        time.sleep(0.3)
+        with lock:
+            state["now"] -= 1
+        if "response_format" in body:
+            return 200, completion_json(json.dumps({"instruction": GOOD})), 0
+        return 200, completion_json("An answer."), 0
+
+    with scripted_server(slow) as (url, calls):
+        lumina("project", "create", "opts", "--taxonomy", str(examples_dir() / "everyday-science.yaml"),
+               "--teacher", f"openai:{url}#fake", check=True)
+        bad = lumina("project", "update", "opts", "--concurrency", "0")
+        assert bad.returncode == 2 and "concurrency" in bad.stderr
+        out = lumina("project", "update", "opts", "--concurrency", "1", "--timeout", "30", check=True).stdout
+        assert "concurrency 1, timeout 30 s, 3 retries" in out
+        proc = lumina("generate", "opts", "--n", "3", "--batch-size", "3", "--wait")
+    assert proc.returncode == 0, proc.stderr
+    assert len(calls) == 6 and state["most"] == 1  # one request at a time, as the project asked

@@ -33,12 +33,19 @@ def update(
     teacher: Optional[str] = typer.Option(None, help="new teacher spec"),
     student: Optional[str] = typer.Option(None, help="new student model"),
     no_check: bool = typer.Option(False, "--no-check", help="don't check that an openai endpoint answers"),
+    concurrency: Optional[int] = typer.Option(None, help="openai teachers: requests in flight at once"),
+    timeout: Optional[float] = typer.Option(None, help="openai teachers: seconds to wait for one answer"),
+    retries: Optional[int] = typer.Option(None, help="openai teachers: retries of a failed request"),
 ) -> None:
-    """Change a project's teacher or student."""
-    from lumina.projects import update_project
+    """Change a project's teacher, student or remote-teacher options."""
+    from lumina.projects import set_teacher_options, update_project
 
     p = update_project(name, teacher=teacher, student=student, check_reachable=not no_check)
-    typer.echo(f"project {p.name}: teacher {p.teacher}, student {p.student}")
+    line = f"project {p.name}: teacher {p.teacher}, student {p.student}"
+    if any(v is not None for v in (concurrency, timeout, retries)):
+        o = set_teacher_options(name, concurrency=concurrency, timeout_s=timeout, max_retries=retries)
+        line += f"; concurrency {o.concurrency}, timeout {o.timeout_s:g} s, {o.max_retries} retries"
+    typer.echo(line)
 
 
 @app.command("list")

@@ -17,6 +17,7 @@ from lumina.store import connect, transaction
 from lumina.store import jobs as store_jobs
 from lumina.store import projects as store_projects
 from lumina.teachers import build_teacher
+from lumina.teachers import options
 from lumina.teachers.cached import CachedTeacher
 
 
@@ -37,7 +38,7 @@ def run_generation_job(job_id: int, worker) -> None:
                 store_jobs.add_items(con, job_id, items)
         log.info("planned %d items (mode %s)", len(items), params.mode)
 
-    teachers = _build_teachers(project.teacher, params, log)
+    teachers = _build_teachers(project.teacher, params, log, project.settings)
     ctx = ModeContext(project=project, params=params, instruction_teacher=teachers["instruction"],
                       answer_teacher=teachers["answer"], job_id=job_id)
     try:
@@ -70,7 +71,8 @@ def run_generation_job(job_id: int, worker) -> None:
             t.close()
 
 
-def _build_teachers(project_teacher: str, params: GenerateParams, log) -> dict[str, CachedTeacher]:
+def _build_teachers(project_teacher: str, params: GenerateParams, log,
+                    settings: dict | None = None) -> dict[str, CachedTeacher]:
     specs = {"instruction": params.instruction_teacher or project_teacher,
              "answer": params.answer_teacher or project_teacher}
     built: dict[str, CachedTeacher] = {}
@@ -78,7 +80,7 @@ def _build_teachers(project_teacher: str, params: GenerateParams, log) -> dict[s
     for step, spec in specs.items():
         if spec not in built:  # one engine when both steps use the same teacher
             log.info("loading teacher %s", spec)
-            built[spec] = CachedTeacher(build_teacher(spec), identity=spec)
+            built[spec] = CachedTeacher(build_teacher(spec, **options.for_spec(spec, settings)), identity=spec)
         out[step] = built[spec]
     return out
 
