@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from lumina.errors import InvalidInputError, NotFoundError
+from lumina.errors import InvalidInputError, NotFoundError, first_line
 
 TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".rst", ".text")
 PDF_SUFFIXES = (".pdf",)
@@ -25,7 +25,7 @@ DEFAULT_OVERLAP_CHARS = 150
 MIN_CHUNK_CHARS = 80  # shorter passages hold too little to ask about
 
 _PARA = re.compile(r"\n\s*\n")
-_SENT = re.compile(r"(?<=[.!?。！？])\s+")
+_SENT = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])\s*")  # CJK sentences end without a space
 
 
 @dataclass
@@ -83,14 +83,16 @@ def _read_pdf(p: Path) -> tuple[str, int]:
         reader = PdfReader(str(p))
         if reader.is_encrypted:
             try:
-                reader.decrypt("")
+                opened = reader.decrypt("")  # many PDFs are "encrypted" with an empty password
             except Exception:
-                raise InvalidInputError(f"{p} is an encrypted PDF; save an unencrypted copy first.") from None
+                opened = 0
+            if not opened:
+                raise InvalidInputError(f"{p} is an encrypted PDF; save an unencrypted copy first.")
         pages = [page.extract_text() or "" for page in reader.pages]
     except InvalidInputError:
         raise
     except (PdfReadError, ValueError, OSError, KeyError, TypeError) as exc:
-        raise InvalidInputError(f"{p} is not a readable PDF ({str(exc).splitlines()[0][:160]}).") from None
+        raise InvalidInputError(f"{p} is not a readable PDF ({first_line(exc, 160)}).") from None
     except Exception as exc:  # pypdf raises many types on damaged files
         if "encrypt" in str(exc).lower() or "crypt" in type(exc).__name__.lower():
             raise InvalidInputError(f"{p} is an encrypted PDF that cannot be read ({exc}).") from None

@@ -36,3 +36,9 @@ class TeacherError(LuminaError):
 
 class NotAvailableYetError(LuminaError):
     """A feature that exists in the product plan but not in this build."""
+
+
+def first_line(exc: BaseException, limit: int = 200) -> str:
+    """The first line of an exception's message (its type name when it has none), for messages."""
+    text = str(exc).strip()
+    return text.splitlines()[0][:limit] if text else type(exc).__name__

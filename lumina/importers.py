@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from lumina import samples as sample_service
-from lumina.errors import InvalidInputError, NotAvailableYetError, NotFoundError
+from lumina.errors import InvalidInputError, NotAvailableYetError, NotFoundError, first_line
 from lumina.records import NewSample
 from lumina.store import connect, transaction
 from lumina.store import inputs as store_inputs
@@ -115,7 +115,7 @@ def _read_csv(p: Path, sep: str) -> Iterator[dict[str, Any]]:
     try:
         df = pd.read_csv(p, sep=sep, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InvalidInputError(f"{p}: not a readable CSV ({str(exc).splitlines()[0]}).") from None
+        raise InvalidInputError(f"{p}: not a readable CSV ({first_line(exc)}).") from None
     yield from df.to_dict(orient="records")
 
 
@@ -125,7 +125,7 @@ def _read_parquet(p: Path) -> Iterator[dict[str, Any]]:
     try:
         table = pq.read_table(p)
     except Exception as exc:  # pyarrow raises several types for a bad file
-        raise InvalidInputError(f"{p}: not a readable Parquet file ({str(exc).splitlines()[0]}).") from None
+        raise InvalidInputError(f"{p}: not a readable Parquet file ({first_line(exc)}).") from None
     yield from table.to_pylist()
 
 
@@ -135,7 +135,7 @@ def _read_hf_folder(p: Path) -> Iterator[dict[str, Any]]:
     try:
         ds = datasets.load_from_disk(str(p))
     except Exception as exc:
-        raise InvalidInputError(f"{p}: not a folder saved with datasets.save_to_disk ({str(exc).splitlines()[0]}).") from None
+        raise InvalidInputError(f"{p}: not a folder saved with datasets.save_to_disk ({first_line(exc)}).") from None
     if isinstance(ds, datasets.DatasetDict):
         split = "train" if "train" in ds else next(iter(ds))
         ds = ds[split]
@@ -143,7 +143,9 @@ def _read_hf_folder(p: Path) -> Iterator[dict[str, Any]]:
 
 
 def _check_mapping(row: dict[str, Any], columns: dict[str, str], where: str) -> None:
-    missing = [f"{role} column '{col}'" for role, col in columns.items() if col and col not in row]
+    # A context column may be absent from some rows (not every task has a passage).
+    missing = [f"{role} column '{col}'" for role, col in columns.items()
+               if col and col not in row and role != "context"]
     if missing:
         raise InvalidInputError(f"{where}: no {', '.join(missing)} (columns: {', '.join(map(str, row))}).")
 
@@ -186,6 +188,15 @@ def _row_messages(row: dict[str, Any], columns: dict[str, str]) -> list[dict[str
     return _messages(_pick(row, MESSAGES_COLS, columns.get("messages")))
 
 
+def _text_field(value: Any) -> str | None:
+    """Other people's files put numbers, lists or NaN where Lumina keeps text (difficulty 3)."""
+    if value is None or (isinstance(value, float) and value != value) or value == "":
+        return None
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else str(value)
+
+
 def row_to_sample(row: dict[str, Any], where: str, source: str, columns: dict[str, str] | None = None) -> NewSample:
     columns = columns or {}
     _check_mapping(row, columns, where)
@@ -213,12 +224,12 @@ def row_to_sample(row: dict[str, Any], where: str, source: str, columns: dict[st
         msgs = [{"role": "user", "content": user}, {"role": "assistant", "content": response}]
     # Lumina's own exports (samples --json) carry provenance: keep it.
     return NewSample(
-        mode=str(row.get("mode") or "import"), instruction=instruction, response=response, messages=msgs,
-        node_path=row.get("node") or row.get("node_path"), task_type=row.get("task_type"),
-        difficulty=row.get("difficulty"), persona=row.get("persona"),
-        context=context if isinstance(context, str) else None, reasoning=row.get("reasoning"),
-        teacher=row.get("teacher"), instruction_teacher=row.get("instruction_teacher"),
-        template=row.get("template"), params=row.get("params") if isinstance(row.get("params"), dict) else None,
+        mode=_text_field(row.get("mode")) or "import", instruction=instruction, response=response, messages=msgs,
+        node_path=_text_field(row.get("node") or row.get("node_path")), task_type=_text_field(row.get("task_type")),
+        difficulty=_text_field(row.get("difficulty")), persona=_text_field(row.get("persona")),
+        context=context if isinstance(context, str) else None, reasoning=_text_field(row.get("reasoning")),
+        teacher=_text_field(row.get("teacher")), instruction_teacher=_text_field(row.get("instruction_teacher")),
+        template=_text_field(row.get("template")), params=row.get("params") if isinstance(row.get("params"), dict) else None,
         seed=row.get("seed") if isinstance(row.get("seed"), int) else None,
         raw=row.get("raw") if isinstance(row.get("raw"), dict) else None, source=source,
     )
@@ -315,15 +326,24 @@ class DocumentImport:
 
 
 def import_documents(project: str, path: str | Path, chunk_chars: int | None = None,
-                     overlap: int | None = None, source_name: str | None = None) -> DocumentImport:
-    """Read documents (a file or a folder), cut them into passages, store both. All or nothing."""
+                     overlap: int | None = None, source_name: str | None = None,
+                     titles: dict[str, str] | None = None) -> DocumentImport:
+    """Read documents (a file or a folder), cut them into passages, store both. All or nothing.
+
+    ``titles`` maps file names to what the user calls them (uploads: the original names); such
+    documents are recorded by that name, not by the path of a temporary copy."""
     from lumina import documents
 
     size = chunk_chars or documents.DEFAULT_CHUNK_CHARS
     ov = documents.DEFAULT_OVERLAP_CHARS if overlap is None else overlap
     docs, skipped = documents.collect(path)
-    if source_name and len(docs) == 1:
+    if source_name and len(docs) == 1 and not titles:
         docs[0].title = source_name
+    for d in docs:
+        if titles and d.title in titles:
+            d.title = d.path = titles[d.title]
+        elif titles and source_name and len(docs) == 1:
+            d.title = d.path = source_name
     per_doc = [(d, documents.chunk(d, size, ov)) for d in docs]
     total = sum(len(c) for _, c in per_doc)
     if not total:

@@ -112,20 +112,24 @@ def _levels(parsed: list[tuple[int, str, int | None, int | None]]) -> list[_Line
     use_numbers = sum(1 for *_, d in parsed if d and d > 1) > 0  # dotted numbers carry structure
     out: list[_Line] = []
     under_heading = -1  # level of the last heading seen
-    indents: list[int] = []  # indentation widths open below the current heading
+    anchor: tuple[int, int] | None = None  # (level, indent) of the last numbered line
+    indents: list[int] = []  # indentation widths open below the anchor (or the heading)
     for indent, name, heading, number_depth in parsed:
         if heading:
             level = heading_rank[heading]
-            under_heading = level
-            indents = []
+            under_heading, anchor, indents = level, None, []
         elif use_numbers and number_depth:
             level = under_heading + number_depth
+            anchor, indents = (level, indent), []
         else:
-            while indents and indents[-1] > indent:
+            base, floor = (anchor[0], anchor[1]) if anchor and indent > anchor[1] else (under_heading, -1)
+            if anchor and indent <= anchor[1]:
+                anchor = None  # back out of the numbered line's sub-list
+            while indents and (indents[-1] > indent or indents[-1] <= floor):
                 indents.pop()
             if not indents or indents[-1] < indent:
                 indents.append(indent)
-            level = under_heading + len(indents)
+            level = base + len(indents)
         out.append(_Line(level, name, number_depth))
     return out
 

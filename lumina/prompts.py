@@ -78,17 +78,22 @@ def all_templates() -> list[Template]:
     return out
 
 
-# The variables each step renders its template with, as an example: overrides are checked
-# against these before they are saved, and the Generate page shows them.
-EXAMPLE_CONTEXT: dict[str, dict[str, Any]] = {
-    "taxonomy/instruction": {"topic": "Optics", "path": "Physics > Optics", "description": "light, lenses",
-                             "task_type": "explanation", "difficulty": "beginner", "persona": None},
+# The variables each step renders its template with, as an example (or several, where a value
+# may be missing): overrides are checked against each before they are saved; the Generate page
+# shows the variable names.
+EXAMPLE_CONTEXT: dict[str, dict[str, Any] | list[dict[str, Any]]] = {
+    "taxonomy/instruction": [{"topic": "Optics", "path": "Physics > Optics", "description": "light, lenses",
+                              "task_type": "explanation", "difficulty": "beginner", "persona": None},
+                             {"topic": "Optics", "path": "Physics > Optics", "description": None,
+                              "task_type": "explanation", "difficulty": "beginner", "persona": "a teenager"}],
     "taxonomy/answer": {"difficulty": "beginner"},
     "seeded/instruction": {"examples": ["What is the capital of Australia?", "Who wrote Emma?"]},
     "seeded/answer": {},
     "regenerate/system": {},
-    "expand/subtopics": {"taxonomy": "Everyday science", "path": "Physics", "topic": "Physics",
-                         "description": "how the world moves", "n": 5, "existing": ["Optics"]},
+    "expand/subtopics": [{"taxonomy": "Everyday science", "path": "Physics", "topic": "Physics",
+                          "description": "how the world moves", "n": 5, "existing": ["Optics"]},
+                         {"taxonomy": "Everyday science", "path": None, "topic": None,  # top-level subjects
+                          "description": None, "n": 5, "existing": []}],
     "grounded/question": {"passage": "The Nile is about 6,650 km long.", "title": "rivers.txt",
                           "question_type": "factual"},
     "grounded/answer": {"passage": "The Nile is about 6,650 km long.", "question": "How long is the Nile?"},
@@ -109,16 +114,31 @@ def check(mode: str, step: str, source: str) -> None:
     if not source.strip():
         raise InvalidInputError(f"The template {key} is empty.")
     try:
-        text = _environment().from_string(source).render(**EXAMPLE_CONTEXT.get(key, {}))
+        compiled = _environment().from_string(source)
     except jinja2.TemplateSyntaxError as exc:
         raise InvalidInputError(f"{key}: template syntax error at line {exc.lineno}: {exc.message}") from None
-    except jinja2.UndefinedError as exc:
-        known = ", ".join(EXAMPLE_CONTEXT.get(key, {})) or "none"
-        raise InvalidInputError(f"{key}: {exc.message} (variables this step provides: {known})") from None
-    except Exception as exc:  # a filter or expression failing on real values
-        raise InvalidInputError(f"{key}: the template fails to render ({type(exc).__name__}: {exc})") from None
-    if not text.strip():
-        raise InvalidInputError(f"{key}: the template renders to empty text.")
+    known = ", ".join(variables(key)) or "none"
+    for context in example_contexts(key):
+        try:
+            text = compiled.render(**context)
+        except jinja2.UndefinedError as exc:
+            raise InvalidInputError(f"{key}: {exc.message} (variables this step provides: {known})") from None
+        except Exception as exc:  # a filter or expression failing on real values (a missing one too)
+            shown = ", ".join(f"{k}={v!r}" for k, v in context.items())[:200]
+            raise InvalidInputError(f"{key}: the template fails to render with {shown} "
+                                    f"({type(exc).__name__}: {exc})") from None
+        if not text.strip():
+            raise InvalidInputError(f"{key}: the template renders to empty text.")
+
+
+def example_contexts(key: str) -> list[dict[str, Any]]:
+    found = EXAMPLE_CONTEXT.get(key, {})
+    return found if isinstance(found, list) else [found]
+
+
+def variables(key: str) -> list[str]:
+    """The variable names a step's template may use."""
+    return list(dict.fromkeys(k for c in example_contexts(key) for k in c))
 
 
 def for_project(project_id: int | None, mode: str, step: str) -> Template:

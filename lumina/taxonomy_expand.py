@@ -20,12 +20,13 @@ from lumina import prompts
 from lumina import taxonomy as tx
 from lumina import taxonomy_edit
 from lumina import taxonomy_ops as ops
-from lumina.errors import InvalidInputError, LuminaError
+from lumina.errors import InvalidInputError, LuminaError, first_line
 from lumina.teachers.base import ChatRequest, GenParams
 from lumina.teachers.structured import chat_structured
 
 ROOT = ""  # the path of the taxonomy itself: proposing top-level subjects
 MAX_CHILDREN = 30
+MAX_NEW_NODES = 20_000  # an expansion that would add more is refused up front: lower depth or n
 
 
 class Subtopic(BaseModel):
@@ -101,11 +102,18 @@ def suggest_with(teacher, tree: tx.Taxonomy, paths: list[str], n: int, seed: int
     if not 1 <= n <= MAX_CHILDREN:
         raise InvalidInputError(f"Ask for 1 to {MAX_CHILDREN} sub-topics at a time (got {n}).")
     template = prompts.for_project(project_id, "expand", "subtopics")
-    requests = [_request(tree, p, n, seed + i, template) for i, p in enumerate(paths)]
+    out: list[Suggestion] = []
+    asked, requests = [], []
+    for i, p in enumerate(paths):
+        try:
+            requests.append(_request(tree, p, n, seed + i, template))
+            asked.append(p)
+        except Exception as exc:  # a project's own template failing on this node's values
+            out.append(Suggestion(p, error=f"the template {template.ref} fails to render: {first_line(exc)}"))
     # Ask for at most n (a constrained decoder then closes the list), accept more and keep n.
-    results = chat_structured(teacher, requests, SubtopicsOut, retries, request_schema=_schema(n).model_json_schema())
-    out = []
-    for path, res in zip(paths, results):
+    results = chat_structured(teacher, requests, SubtopicsOut, retries,
+                              request_schema=_schema(n).model_json_schema()) if requests else []
+    for path, res in zip(asked, results):
         raw = "\n---\n".join(res.raw)
         if not res.ok:
             out.append(Suggestion(path, error=res.error, raw=raw))
@@ -165,11 +173,27 @@ def expand_tree(project: str, depth: int, n: int = 5, seed: int = 0, teacher: st
         raise InvalidInputError(f"Depth must be 1 to 8 (got {depth}).")
     if not 1 <= n <= MAX_CHILDREN:
         raise InvalidInputError(f"Ask for 1 to {MAX_CHILDREN} sub-topics per node (got {n}).")
+    tree = taxonomy_edit.load(project)
     if under:
-        ops.find(taxonomy_edit.load(project), under)
+        ops.find(tree, under)
+    most = would_add(tree, depth, n, under)
+    if most > MAX_NEW_NODES:
+        raise InvalidInputError(
+            f"Expanding to depth {depth} with {n} sub-topics per node could add up to {most:,} nodes "
+            f"(the limit is {MAX_NEW_NODES:,}); lower the depth or the number per node, or expand one subtree.")
     spec = projects.check_teacher(teacher or p.teacher)
     return jobs.submit("expand", p.id, {"depth": depth, "n": n, "seed": seed, "teacher": spec,
                                         "apply": True, "under": under or None})
+
+
+def would_add(tree: tx.Taxonomy, depth: int, n: int, under: str | None = None) -> int:
+    """The most nodes an expansion to ``depth`` could add (every proposal accepted)."""
+    def below(levels: int) -> int:  # n + n^2 + ... + n^levels
+        return sum(n ** k for k in range(1, levels + 1))
+
+    if not tree.nodes and not under:
+        return below(depth)
+    return sum(below(depth - ops.depth(path)) for path in _targets(tree, depth, under, set()))
 
 
 def _build(spec: str, settings: dict | None = None):

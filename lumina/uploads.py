@@ -77,13 +77,14 @@ def import_uploads(project: str, kind: str, files: list[tuple[str, bytes]],
         if kind == "documents":
             target = paths[0] if len(paths) == 1 else folder
             source = files[0][0] if len(paths) == 1 else ", ".join(n for n, _ in files)[:500]
-            got = import_documents(project, target, chunk_chars, overlap, source_name=source)
+            titles = {p.name: Path(name).name for p, (name, _) in zip(paths, files)}
+            got = import_documents(project, target, chunk_chars, overlap, source_name=source, titles=titles)
             return UploadResult(kind, got.chunks, got.documents, got.skipped)
         rows = import_file(project, paths[0], kind, columns=columns, source_name=files[0][0])
         return UploadResult(kind, rows)
     except InvalidInputError as exc:
         # Messages name the private copy; the user knows the file by its own name.
-        msg = str(exc).replace(str(folder) + "/", "")
+        msg = str(exc).replace(str(folder) + "/", "").replace(str(folder), "the uploaded files")
         raise InvalidInputError(msg) from None
     finally:
         shutil.rmtree(folder, ignore_errors=True)

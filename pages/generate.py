@@ -1,6 +1,7 @@
 """Generate: pick a mode and its inputs, read (or reword) the prompts, see the budget, start a run."""
 
 import html
+import re
 
 import streamlit as st
 from pydantic import ValidationError
@@ -29,17 +30,17 @@ st.caption(f"Project **{html.escape(project.name)}** · teacher `{project.teache
 with st.expander(f"Teacher: `{project.teacher}`"):
     remote = options.of(project.settings)
     with st.form("teacher_form"):
-        spec = st.text_input("Teacher spec", project.teacher, key="gen_teacher_spec",
+        spec = st.text_input("Teacher spec", project.teacher, key=f"gen_teacher_spec::{project.name}",
                              help="transformers:MODEL, vllm:MODEL or openai:http://HOST:PORT/v1#MODEL. "
                                   "MODEL is a bundled name, a local folder or a hub id.")
         st.caption("For OpenAI-compatible teachers (vLLM server, SGLang, llama.cpp, hosted APIs):")
         o1, o2, o3 = st.columns(3)
         concurrency = ui.number_field(options.RemoteOptions, "concurrency", remote.concurrency, "Concurrency",
-                                      container=o1, key="gen_concurrency")
+                                      container=o1, key=f"gen_concurrency::{project.name}")
         timeout_s = ui.number_field(options.RemoteOptions, "timeout_s", remote.timeout_s, "Timeout (s)",
-                                    container=o2, key="gen_timeout", step=10.0)
+                                    container=o2, key=f"gen_timeout::{project.name}", step=10.0)
         max_retries = ui.number_field(options.RemoteOptions, "max_retries", remote.max_retries, "Retries",
-                                      container=o3, key="gen_max_retries")
+                                      container=o3, key=f"gen_max_retries::{project.name}")
         saved = st.form_submit_button("Save teacher")
     if saved:
         with ui.show_errors():
@@ -69,6 +70,7 @@ with st.expander(f"Teacher: `{project.teacher}`"):
                 ui.live_jobs(lambda: [jobs.get(probe_out.id)], project_for=lambda j: project)
 
 # ---------------------------------------------------------------- mode and its inputs
+have: dict[str, int] = {}
 with ui.show_errors():
     have = available_inputs(project.name)
 INPUT_WORDS = {"taxonomy": "taxonomy leaves", "seeded": "seed tasks", "regenerate": "prompts",
@@ -107,7 +109,7 @@ elif mode == "taxonomy":
 
 def template_editor(t: prompts.Template) -> None:
     st.markdown(f"**{t.key}** · in use: `{t.ref}`" + (" (this project's wording)" if t.override else ""))
-    variables = ", ".join(f"`{v}`" for v in prompts.EXAMPLE_CONTEXT.get(t.key, {})) or "none"
+    variables = ", ".join(f"`{v}`" for v in prompts.variables(t.key)) or "none"
     edited = st.text_area(t.key, t.source, height=180, key=f"tpl_{t.key}_{t.ref}", label_visibility="collapsed",
                           help=f"Jinja template. Variables: {variables}.")
     st.caption(f"Variables this step provides: {variables}. Saving keeps every earlier version; samples record "
@@ -163,7 +165,7 @@ if mode == "evolve":
     extra["source_status"] = None if status == "all" else status
     if ids_text.strip():
         try:
-            extra["source_ids"] = [int(x) for x in ids_text.replace(" ", "").split(",") if x]
+            extra["source_ids"] = [int(x) for x in re.split(r"[,;\s]+", ids_text.strip()) if x]
         except ValueError:
             st.error("Sample ids are whole numbers separated by commas.", icon=":material/error:")
             extra["source_ids"] = []

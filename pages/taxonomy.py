@@ -71,11 +71,11 @@ with left:
     if path:
         node = next(r for r in rows if r["path"] == path)
         with st.form("tax_node_form"):
-            new_name = st.text_input("Name", node["name"], key=f"tax_name::{path}")
-            desc = st.text_area("Description", node["description"] or "", key=f"tax_desc::{path}", height=80,
+            new_name = st.text_input("Name", node["name"], key=f"tax_name::{project.name}::{path}")
+            desc = st.text_area("Description", node["description"] or "", key=f"tax_desc::{project.name}::{path}", height=80,
                                 help="What the node covers; the teacher sees it when writing instructions.")
-            weight = st.number_input("Weight", min_value=0.0, value=float(node["weight"] or 1.0), step=0.5,
-                                     key=f"tax_weight::{path}", help="Relative share of samples (a leaf's weight times "
+            weight = st.number_input("Weight", min_value=0.0, value=float(1.0 if node["weight"] is None else node["weight"]), step=0.5,
+                                     key=f"tax_weight::{project.name}::{path}", help="Relative share of samples (a leaf's weight times "
                                                             "its ancestors').")
             if st.form_submit_button("Save node", icon=":material/save:"):
                 with ui.show_errors():
@@ -89,14 +89,14 @@ with left:
         parents = [TOP] + [p for p in paths if p != path and not p.startswith(path + SEP)]
         current_parent = path.rpartition(SEP)[0] or TOP
         m_col, d_col = st.columns(2)
-        target = m_col.selectbox("Move under", parents, index=parents.index(current_parent), key=f"tax_move_to::{path}")
+        target = m_col.selectbox("Move under", parents, index=parents.index(current_parent), key=f"tax_move_to::{project.name}::{path}")
         if m_col.button("Move", key="tax_move", disabled=target == current_parent):
             with ui.show_errors():
                 moved = taxonomy_edit.move_node(project.name, path, None if target == TOP else target)
                 st.session_state[NEXT_NODE] = moved
                 ui.flash(f"Moved to **{html.escape(moved)}**.")
                 st.rerun()
-        sure = d_col.checkbox("Delete this node and everything below it", key="tax_delete_sure")
+        sure = d_col.checkbox("Delete this node and everything below it", key=f"tax_delete_sure::{project.name}::{path}")
         if d_col.button("Delete", key="tax_delete", type="secondary", disabled=not sure, icon=":material/delete:"):
             with ui.show_errors():
                 gone = taxonomy_edit.delete_node(project.name, path)
@@ -121,7 +121,10 @@ with right:
     how_many = s1.number_input("How many", 1, taxonomy_expand.MAX_CHILDREN, 5, key="tax_suggest_n")
     if s2.button("Propose sub-topics", key="tax_suggest", icon=":material/auto_awesome:"):
         with ui.show_errors():
-            out = taxonomy_expand.suggest(project.name, path or "", int(how_many))
+            # A new seed each time: asking again gives new proposals, not the cached ones.
+            st.session_state["tax_suggest_seed"] = st.session_state.get("tax_suggest_seed", 0) + 1
+            out = taxonomy_expand.suggest(project.name, path or "", int(how_many),
+                                          seed=st.session_state["tax_suggest_seed"])
             st.session_state[SUGGEST_KEY] = (
                 (project.name, path or "", out.to_dict(), None) if isinstance(out, taxonomy_expand.Suggestion)
                 else (project.name, path or "", None, out.id))
@@ -154,9 +157,6 @@ def proposals_review(for_path: str, suggestion: taxonomy_expand.Suggestion) -> N
                 st.session_state.pop(SUGGEST_KEY, None)
                 ui.flash(f"Added {n_added} sub-topic(s) under {label}.")
                 st.rerun()
-    if st.button("Discard proposals", key="tax_discard"):
-        st.session_state.pop(SUGGEST_KEY, None)
-        st.rerun()
 
 
 pending = st.session_state.get(SUGGEST_KEY)
@@ -174,6 +174,9 @@ if pending and pending[0] == project.name:
                     ui.live_jobs(lambda: [jobs.get(job_id)], project_for=lambda j: project)
             if found is not None:
                 proposals_review(for_path, taxonomy_expand.Suggestion.from_dict(found))
+        if st.button("Discard proposals", key="tax_discard"):
+            st.session_state.pop(SUGGEST_KEY, None)
+            st.rerun()
 
 # ---------------------------------------------------------------- the whole taxonomy
 st.subheader("Whole taxonomy")

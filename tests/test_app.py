@@ -271,7 +271,7 @@ def test_generate_page_teacher_settings_and_probe():
     with scripted_server(lambda n, body: (200, completion_json("A rainbow is <b>light</b> split by drops."), 0)) as (url, _):
         projects.create_project("probe", check_reachable=False, teacher=f"openai:{url}#fake")
         at = run_page("generate")
-        at.text_input(key="gen_teacher_spec").set_value("gpt:nonsense")
+        at.text_input(key="gen_teacher_spec::probe").set_value("gpt:nonsense")
         at.button(key="FormSubmitter:teacher_form-Save teacher").click().run()
         assert any("Unknown teacher backend" in e.value for e in at.error)
         assert projects.get("probe").teacher == f"openai:{url}#fake"  # nothing saved

@@ -27,8 +27,8 @@ def test_taxonomy_editor_add_rename_move_delete():
     assert ops.find(taxonomy_edit.load("science"), f"Physics{SEP}Acoustics").description == "sound, echoes"
 
     at.selectbox(key="tax_node").select(f"Physics{SEP}Optics").run()
-    at.text_input(key=f"tax_name::Physics{SEP}Optics").input("Light")
-    at.number_input(key=f"tax_weight::Physics{SEP}Optics").set_value(3.0)
+    at.text_input(key=f"tax_name::science::Physics{SEP}Optics").input("Light")
+    at.number_input(key=f"tax_weight::science::Physics{SEP}Optics").set_value(3.0)
     at.button(key="FormSubmitter:tax_node_form-Save node").click().run()
     assert not at.exception and not errors(at), errors(at)
     assert at.selectbox(key="tax_node").value == f"Physics{SEP}Light"
@@ -36,11 +36,16 @@ def test_taxonomy_editor_add_rename_move_delete():
     assert df.loc[df["path"] == f"Physics{SEP}Light", "generated"].item() == 1  # its sample followed it
     assert df.loc[df["path"] == f"Physics{SEP}Light", "weight"].item() == 3
 
-    at.selectbox(key=f"tax_move_to::Physics{SEP}Light").select("Biology").run()
+    at.checkbox(key=f"tax_delete_sure::science::Physics{SEP}Light").check().run()  # ticked here ...
+    at.selectbox(key="tax_node").select("Chemistry").run()
+    assert at.button(key="tax_delete").disabled  # ... does not arm the delete of another node
+    at.selectbox(key="tax_node").select(f"Physics{SEP}Light").run()
+    at.checkbox(key=f"tax_delete_sure::science::Physics{SEP}Light").uncheck().run()
+    at.selectbox(key=f"tax_move_to::science::Physics{SEP}Light").select("Biology").run()
     at.button(key="tax_move").click().run()
     assert at.selectbox(key="tax_node").value == f"Biology{SEP}Light"
     assert at.button(key="tax_delete").disabled  # needs the confirmation box first
-    at.checkbox(key="tax_delete_sure").check().run()
+    at.checkbox(key=f"tax_delete_sure::science::Biology{SEP}Light").check().run()
     at.button(key="tax_delete").click().run()
     assert not at.exception and "Deleted 1 node(s)" in text_of(at)
     assert f"Biology{SEP}Light" not in at.selectbox(key="tax_node").options

@@ -142,3 +142,21 @@ def test_importers_map_upload_errors_to_the_original_name():
         uploads.import_uploads("names", "samples", [("../../etc/evil name.jsonl", b'{"x": 1}\n')])
     assert "evil name.jsonl, row 1" in str(exc.value) and "/uploads/" not in str(exc.value)
     assert importers.KINDS == ("samples", "seeds", "prompts", "documents", "evalset")
+
+
+def test_cjk_text_is_cut_at_sentence_ends():
+    text = "".join(f"这是第{i}句话，讲的是一个很长的故事。" for i in range(60))
+    chunks = documents.chunk(documents.Document("zh.txt", "zh.txt", text), max_chars=200, overlap=0)
+    assert len(chunks) > 3 and all(c.text.endswith("。") for c in chunks)
+
+
+def test_imported_provenance_fields_of_any_type_become_text(tmp_path):
+    create_project("types", teacher=TEACHER, check_reachable=False)
+    f = tmp_path / "mixed.jsonl"
+    f.write_text(json.dumps({"instruction": "Add 2 and 3.", "response": "5", "difficulty": 3,
+                             "task_type": ["math", "easy"], "node": None}) + "\n", encoding="utf-8")
+    assert importers.import_file("types", f, "samples") == 1
+    from lumina.samples import list_for
+
+    (s,) = list_for("types")
+    assert (s.difficulty, s.task_type, s.node_path) == ("3", '["math", "easy"]', None)

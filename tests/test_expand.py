@@ -87,3 +87,12 @@ def test_suggest_with_the_bundled_teacher_runs_in_a_worker(bundled_model_dir):
         assert proc.returncode == 0 and 1 <= len(suggestion["proposals"]) <= 3
         existing = {"optics", "thermodynamics", "electricity"}
         assert not {p["name"].lower() for p in suggestion["proposals"]} & existing
+
+
+def test_an_expansion_too_large_is_refused_before_it_starts():
+    create_project("huge", examples_dir() / "everyday-science.yaml", teacher=TEACHER)
+    tree = taxonomy_edit.load("huge")
+    assert taxonomy_expand.would_add(tree, 3, 4) == 7 * 4  # 7 leaves at depth 2, one level to add
+    with pytest.raises(InvalidInputError, match="could add up to .* nodes"):
+        taxonomy_expand.expand_tree("huge", depth=8, n=30)
+    assert jobs.list_jobs() == []

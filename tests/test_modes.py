@@ -13,6 +13,8 @@ from lumina.generate.params import GenerateParams
 from lumina.generate.seeded_mode import SeededMode
 from lumina.projects import create_project, get
 from lumina.records import JobItem
+from lumina.store import connect
+from lumina.store import inputs as store_inputs
 from lumina.teachers import Completion
 from lumina.teachers.cached import CachedTeacher
 from tests.helpers import completion_json, lumina, scripted_server
@@ -250,3 +252,28 @@ def test_grounded_citations_are_checked_and_flagged(tmp_path):
     assert [("uncited" in r["flags"]) for r in got] == [False, True]
     assert got[0]["response"] == "Answer: Into the Mediterranean."  # --no-reasoning: the answer alone
     assert got[0]["reasoning"] == "The passage says where it flows."  # still kept apart
+
+
+def test_plans_rotate_question_types_and_operations_over_rounds(tmp_path):
+    from lumina.generate.evolve_mode import EvolveMode
+    from lumina.generate.grounded_mode import GroundedMode
+    from lumina.generate.params import EVOLVE_OPERATIONS, QUESTION_TYPES
+
+    create_project("rot", teacher=TEACHER, check_reachable=False)
+    with connect() as con:
+        pid = get("rot").id
+        store_inputs.add(con, pid, "chunk", None, [{"title": "t", "index": i, "start": 0, "text": f"p{i}"}
+                                                   for i in range(4)])
+    plan = GroundedMode().plan(get("rot"), GenerateParams(mode="grounded", n=20), [])
+    per_chunk: dict = {}
+    for _, item in plan:
+        per_chunk.setdefault(item["chunk_id"], []).append(item["question_type"])
+    assert all(sorted(t) == sorted(QUESTION_TYPES) for t in per_chunk.values())  # each passage, every kind
+    f = tmp_path / "parents.jsonl"
+    f.write_text("\n".join(json.dumps({"instruction": f"Task {i}?", "response": "ok"}) for i in range(3)))
+    importers.import_file("rot", f, "samples")
+    plan = EvolveMode().plan(get("rot"), GenerateParams(mode="evolve", n=15), [])
+    per_parent: dict = {}
+    for _, item in plan:
+        per_parent.setdefault(item["parent_id"], []).append(item["operation"])
+    assert all(sorted(o) == sorted(EVOLVE_OPERATIONS) for o in per_parent.values())

@@ -37,6 +37,8 @@ def names(nodes, depth=0):
      "2. Syntax .... 10\n2.1 Variables .... 11\n2.1.1 Names .... 12\n3. Chapter 3: Functions ..... 20\n",
      ["Introduction", "  What is Python", "  Installing", "Syntax", "  Variables", "    Names", "Functions"]),
     ("* A\n* A\n  * x\n* a\n  * y\n", ["A", "  x", "  y"]),  # same-named siblings merge
+    ("1. Intro\n1.1 Basics\n    - detail\n        - deeper\n1.2 Next\n2. Two\n",  # bullets under numbers nest
+     ["Intro", "  Basics", "    detail", "      deeper", "  Next", "Two"]),
 ])
 def test_outline_formats(text, expected):
     assert names(parse_outline(text)) == expected

@@ -102,7 +102,7 @@ class EvolveMode:
         # Every parent once before any twice; a parent's next evolution uses the next operation.
         return [
             (f"{i:07d}", {"parent_id": order[i % len(order)],
-                          "operation": ops[(start + i + i // len(order)) % len(ops)],
+                          "operation": ops[(start + i % len(order) + i // len(order)) % len(ops)],
                           "seed": item_seed(params.seed, i)})
             for i in range(params.n)
         ]
@@ -148,6 +148,8 @@ class EvolveMode:
             ))
         for key, o in answer_drafts(ctx, drafts, self.name).items():
             reason = answer_dropped(o.sample.response) if o.sample else None
-            outcomes[key] = ItemOutcome(key, error=f"dropped, {reason}", raw=o.sample.raw.get("answer")) \
-                if reason else o
+            if reason:
+                raw = o.sample.raw
+                o = ItemOutcome(key, error=f"dropped, {reason}", raw=f"{raw['instruction']}\n---\n{raw['answer']}")
+            outcomes[key] = o
         return [outcomes[it.key] for it in items]

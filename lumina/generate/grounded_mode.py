@@ -93,7 +93,7 @@ class GroundedMode:
         # Every passage once before any twice; each new round asks the next kind of question.
         return [
             (f"{i:07d}", {"chunk_id": order[i % len(order)],
-                          "question_type": types[(i // len(order) + i) % len(types)],
+                          "question_type": types[(i % len(order) + i // len(order)) % len(types)],
                           "seed": item_seed(params.seed, i)})
             for i in range(params.n)
         ]

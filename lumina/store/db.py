@@ -19,7 +19,7 @@ from typing import Iterator
 import duckdb
 
 from lumina.config import settings
-from lumina.errors import StoreBusyError, StoreCorruptError
+from lumina.errors import StoreBusyError, StoreCorruptError, first_line
 from lumina.store.migrations import MIGRATIONS
 
 _migrated: set[str] = set()
@@ -64,7 +64,7 @@ def open_connection(path: Path, timeout_s: float) -> duckdb.DuckDBPyConnection:
 
 
 def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+    return first_line(exc)
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> int:

@@ -49,7 +49,7 @@ import threading
 import time
 from typing import Any
 
-from lumina.errors import TeacherError
+from lumina.errors import TeacherError, first_line
 from lumina.teachers.base import ChatRequest, Completion, GenParams
 
 log = logging.getLogger(__name__)
@@ -210,7 +210,7 @@ class TransformersTeacher:
                 tok = AutoTokenizer.from_pretrained(path)
                 mdl = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
             except OSError as e:
-                raise TeacherError(f"Cannot load model '{self.model}' from {path}: {str(e).splitlines()[0]}") from e
+                raise TeacherError(f"Cannot load model '{self.model}' from {path}: {first_line(e)}") from e
             mdl.to(device)
             mdl.eval()
             tok.padding_side = "left"
