@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lumina.errors import InvalidInputError, NotFoundError, first_line
+from lumina.textfiles import decode
 
 TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".rst", ".text")
 PDF_SUFFIXES = (".pdf",)
@@ -52,24 +53,13 @@ def read_document(path: Path, title: str | None = None) -> Document:
     if suffix in PDF_SUFFIXES:
         text, pages = _read_pdf(p)
     elif suffix in TEXT_SUFFIXES:
-        text, pages = _read_text(p), None
+        text, pages = decode(p.read_bytes(), str(p)), None
     else:
         raise InvalidInputError(f"{p}: unsupported document type '{p.suffix}' (use {', '.join(SUFFIXES)}).")
     text = normalise(text)
     if not text.strip():
         raise InvalidInputError(f"{p} holds no text" + (" (a scanned PDF needs OCR first)." if pages else "."))
     return Document(title or p.name, str(p.resolve()), text, pages)
-
-
-def _read_text(p: Path) -> str:
-    data = p.read_bytes()
-    if b"\x00" in data[:8192]:
-        raise InvalidInputError(f"{p} is a binary file, not text.")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise InvalidInputError(f"{p} is not UTF-8 text (invalid byte at line {line}); re-save it as UTF-8.") from None
 
 
 def _read_pdf(p: Path) -> tuple[str, int]:

@@ -39,7 +39,7 @@ def _tree(p: Project, rows: list[dict]) -> tx.Taxonomy:
     return tree
 
 
-def _with_defaults(tree: tx.Taxonomy) -> None:
+def with_defaults(tree: tx.Taxonomy) -> None:
     if not tree.task_types:
         tree.task_types = list(DEFAULT_TASK_TYPES)
     if not tree.difficulty:
@@ -68,7 +68,7 @@ def add_node(project: str, parent: str | None, name: str, description: str | Non
              weight: float = 1.0) -> str:
     def change(tree):
         if not tree.nodes:
-            _with_defaults(tree)
+            with_defaults(tree)
         return ops.add(tree, parent, name, description, weight)
 
     return edit(project, change)
@@ -115,7 +115,7 @@ def import_outline(project: str, text: str, under: str | None = None, replace: b
     def change(tree):
         if replace:
             tree.nodes = []
-        _with_defaults(tree)
+        with_defaults(tree)
         return ops.graft(tree, under, nodes)
 
     return edit(project, change)

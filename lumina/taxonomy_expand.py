@@ -132,7 +132,7 @@ def accept(project: str, path: str, proposals: list[Proposal]) -> int:
 
     def change(tree):
         if not tree.nodes:
-            taxonomy_edit._with_defaults(tree)
+            taxonomy_edit.with_defaults(tree)
         return ops.graft(tree, path or None, nodes)
 
     return taxonomy_edit.edit(project, change)

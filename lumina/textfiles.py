@@ -17,7 +17,7 @@ def decode(data: bytes, name: str) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise InvalidInputError(f"{name} is not UTF-8 text (invalid byte at line {line}).") from None
+        raise InvalidInputError(f"{name} is not UTF-8 text (invalid byte at line {line}); re-save it as UTF-8.") from None
 
 
 def read_text(path: str | Path, what: str = "File", max_bytes: int = MAX_TEXT_BYTES) -> str:
