@@ -28,10 +28,15 @@ def to_row(s: Sample) -> dict[str, Any]:
 
 
 def _sharegpt(s: Sample) -> dict[str, Any]:
+    return sharegpt_row(s.messages)
+
+
+def sharegpt_row(messages: list[dict[str, str]]) -> dict[str, Any]:
+    """LLaMA-Factory's ShareGPT row: human/gpt turns, the system prompt apart."""
     role = {"user": "human", "assistant": "gpt"}
-    system = next((m["content"] for m in s.messages if m["role"] == "system"), None)
+    system = next((m["content"] for m in messages if m["role"] == "system"), None)
     row: dict[str, Any] = {"conversations": [{"from": role[m["role"]], "value": m["content"]}
-                                             for m in s.messages if m["role"] in role]}
+                                             for m in messages if m["role"] in role]}
     if system:
         row["system"] = system
     return row

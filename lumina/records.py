@@ -156,3 +156,63 @@ class JobItem:
     error: str | None
     raw: str | None
     sample_id: int | None
+
+
+@dataclass
+class SampleFilter:
+    """Which samples a list, a queue or a bulk action covers. Empty fields do not filter."""
+
+    status: str | None = None
+    node: str | None = None            # the node and its subtree
+    search: str | None = None          # words in instruction or response
+    flags: list[str] = field(default_factory=list)      # has any of these flags
+    without_flags: bool = False        # has no flag at all
+    score_ranges: list[tuple[str, float | None, float | None]] = field(default_factory=list)
+    # ("scorer.metric", low, high): a sample without that score does not match
+    ids: list[int] | None = None
+
+
+@dataclass
+class ReviewEvent:
+    id: int
+    project_id: int
+    sample_id: int
+    reviewer: str
+    action: str          # approve reject edit undo
+    reason: str | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    created_at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["created_at"] = self.created_at.isoformat()
+        return d
+
+
+@dataclass
+class VersionRow:
+    split: str           # train eval
+    sample_id: int | None
+    origin: str          # project mix
+    node_path: str | None
+    messages: list[Message]
+    row_hash: str
+
+
+@dataclass
+class DatasetVersion:
+    id: int
+    project_id: int
+    name: str
+    content_hash: str
+    created_at: datetime
+    train_ids: list[int]
+    eval_ids: list[int]
+    lineage: dict[str, Any]
+    counts: dict[str, int] = field(default_factory=dict)  # rows per split
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["created_at"] = self.created_at.isoformat()
+        return d

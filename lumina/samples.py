@@ -52,3 +52,11 @@ def count_for(project: str, status: str | None = None) -> int:
     with connect() as con:
         p = store_projects.get(con, project)
         return store_samples.count(con, p.id, status)
+
+
+def get_many_for(project: str, ids: Sequence[int]) -> list[Sample]:
+    """These samples of the project, in the order given (ids of other projects are left out)."""
+    with connect() as con:
+        p = store_projects.get(con, project)
+        found = store_samples.get_many(con, ids)
+    return [found[i] for i in ids if i in found and found[i].project_id == p.id]

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from lumina.config import examples_dir
-from lumina.records import Project, Sample
+from lumina.records import Project, Sample, SampleFilter
 from lumina.store import connect
 from lumina.store import projects as store_projects
 from lumina.store import samples as store_samples
@@ -111,3 +111,17 @@ def example_taxonomies() -> list[Path]:
     """The example taxonomy files shipped in ``data/examples``."""
     folder = examples_dir()
     return sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml")) if folder.is_dir() else []
+
+
+def filtered_page(project: str, filt: SampleFilter, limit: int = 50, offset: int = 0) -> tuple[list[Sample], int]:
+    """One page of samples matching a ``SampleFilter`` (flags and score ranges too), and the total."""
+    with connect() as con:
+        p = store_projects.get(con, project)
+        return (store_samples.list_filtered(con, p.id, filt, limit, offset),
+                store_samples.count_filtered(con, p.id, filt))
+
+
+def metric_names(project: str) -> list[str]:
+    with connect() as con:
+        p = store_projects.get(con, project)
+        return store_samples.metric_names(con, p.id)

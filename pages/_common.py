@@ -132,6 +132,8 @@ def require_project() -> Project:
 # ---------------------------------------------------------------- safe text
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+# A Markdown link or image whose target runs code: `[x](javascript:...)`, `![x](data:...)`.
+_UNSAFE_LINK = re.compile(r"\]\(\s*(?=(?:javascript|vbscript|data|file)\s*:)", re.IGNORECASE)
 
 
 def escape_for_markdown(text: str) -> str:
@@ -143,7 +145,8 @@ def escape_for_markdown(text: str) -> str:
         if fence is None:
             if m and not (m.group(1)[0] == "`" and "`" in line[m.end():]):  # an opening fence
                 fence = m.group(1)
-            out.append(html.escape(line))
+            # "]\(" is no link: the target stays visible as text instead of becoming a link.
+            out.append(_UNSAFE_LINK.sub(r"]\\(", html.escape(line)))
         else:
             if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) \
                     and not line[m.end():].strip():

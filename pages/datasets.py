@@ -1,18 +1,102 @@
-"""Datasets (planned): frozen, content-hashed versions and exports."""
+"""Datasets: freeze approved samples into immutable versions (optionally mixed with a general
+set), compare versions, export them with a dataset card."""
 
 import streamlit as st
 
-from lumina import ui_queries
+from lumina import datasets, ui_queries
 from pages import _common as ui
 
 ui.ensure_frame()
 
-project = ui.not_built_yet(
-    "Datasets",
-    "This page will freeze the approved samples into a content-hashed dataset version with "
-    "train/validation splits, and export it as JSONL, Parquet or a Hugging Face dataset in the "
-    "`messages` or prompt/completion shape TRL reads, with a generated dataset card.",
-)
-if project:
-    approved = ui_queries.status_counts(project.name).get("approved", 0)
-    st.metric("Approved samples a version would hold today", approved)
+project = ui.require_project()
+st.title("Datasets")
+ui.show_flash()
+
+approved = ui_queries.status_counts(project.name).get("approved", 0)
+versions = datasets.list_versions(project.name)
+
+st.subheader("Freeze a version")
+st.caption(f"Approved samples a version would hold today: **{approved:,}**. A version copies their current "
+           "(edited) text, so later reviews never change it.")
+with st.form("freeze_form"):
+    c1, c2, c3 = st.columns([2, 2, 1])
+    name = c1.text_input("Version name", value=f"v{len(versions) + 1}",
+                         help="Letters, digits, '.', '_' or '-'. A name can't be reused.")
+    eval_fraction = c2.slider("Eval share", 0.0, 0.5, 0.1, 0.05,
+                              help="Held out for evaluation, stratified by taxonomy node.")
+    seed = c3.number_input("Seed", value=0, step=1)
+    st.markdown("**Mix in a general dataset** (optional): LuminaSFT found synthetic data helped most mixed "
+                "with a general SFT set such as Tulu or UltraChat.")
+    m1, m2 = st.columns([3, 1])
+    mix_path = m1.text_input("Path on this machine (JSONL, Parquet or a `datasets` folder)", key="mix_path")
+    ratio = m2.slider("Its share of train", 0.05, 0.95, 0.5, 0.05)
+    upload = st.file_uploader("…or upload one", type=["jsonl", "json", "parquet", "csv"], key="mix_upload")
+    go = st.form_submit_button("Freeze", type="primary", disabled=approved == 0)
+if go:
+    with ui.show_errors():
+        source = None
+        if upload is not None:
+            source = str(datasets.save_general_upload(upload.name, upload.getvalue()))
+        elif mix_path.strip():
+            source = mix_path.strip()
+        with st.spinner("Freezing…"):
+            v = datasets.freeze(project.name, name, eval_fraction, int(seed),
+                                datasets.MixSource(source, ratio) if source else None,
+                                created_by=st.session_state.get("reviewer"))
+        mixed = v.lineage.get("mix")
+        ui.flash(f"Froze {v.name}: {v.counts.get('train', 0):,} train, {v.counts.get('eval', 0):,} eval"
+                 + (f", {mixed['rows_used']:,} general rows mixed in." if mixed else "."))
+        st.rerun()
+
+if not versions:
+    st.info("No versions yet. Approve samples on the **Review** page, then freeze one above.",
+            icon=":material/info:")
+    st.stop()
+
+st.subheader("Versions")
+st.dataframe([{
+    "name": v.name, "frozen": v.created_at.strftime("%Y-%m-%d %H:%M"), "train": v.counts.get("train", 0),
+    "eval": v.counts.get("eval", 0), "general rows": (v.lineage.get("mix") or {}).get("rows_used", 0),
+    "hash": v.content_hash[:12], "same content as": ", ".join(v.lineage.get("same_content_as", [])),
+} for v in reversed(versions)], hide_index=True, use_container_width=True)
+
+names = [v.name for v in reversed(versions)]
+chosen = st.selectbox("Version", names, key="ds_version")
+facts = datasets.card_facts(project.name, chosen)
+tab_card, tab_export, tab_diff = st.tabs(["Card", "Export", "Compare"])
+with tab_card:
+    st.dataframe(facts["coverage"], hide_index=True, use_container_width=True,
+                 column_config={"share": st.column_config.ProgressColumn("share", format="%.2f",
+                                                                         min_value=0.0, max_value=1.0)})
+    with st.expander("Dataset card (README.md)"):
+        ui.safe_text(datasets.card(project.name, chosen), markdown=True)
+with tab_export:
+    fmt = st.selectbox("Format", datasets.EXPORT_FORMATS, key="ds_format",
+                       format_func={"jsonl": "JSONL (messages)", "parquet": "Parquet (messages)",
+                                    "hf": "Hugging Face datasets (save_to_disk)",
+                                    "llamafactory": "LLaMA-Factory (ShareGPT + dataset_info.json)"}.get)
+    if st.button("Export", key="ds_export"):
+        with ui.show_errors():
+            out = datasets.export_version(project.name, chosen, fmt, datasets.export_folder(project.name, chosen, fmt))
+            st.session_state["ds_exported"] = str(out)
+    done = st.session_state.get("ds_exported")
+    if done and done.endswith(f"{chosen}-{fmt}"):
+        from pathlib import Path
+
+        st.success(f"Written to `{done}` (with README.md, the dataset card).", icon=":material/check_circle:")
+        st.download_button("Download as .zip", datasets.zip_folder(Path(done)), file_name=f"{Path(done).name}.zip",
+                           mime="application/zip", key="ds_download")
+    st.caption(f"From a terminal: `lumina dataset export {project.name} {chosen} --format {fmt} --out FOLDER`")
+with tab_diff:
+    if len(names) < 2:
+        st.caption("Freeze a second version to compare.")
+    else:
+        other = st.selectbox("Compare with", [n for n in names if n != chosen], key="ds_other")
+        d = datasets.diff(project.name, other, chosen)
+        c = st.columns(4)
+        c[0].metric("Added", len(d.added))
+        c[1].metric("Removed", len(d.removed))
+        c[2].metric("Edited", len(d.edited))
+        c[3].metric("General rows", d.mix["b"], delta=d.mix["b"] - d.mix["a"])
+        st.caption(f"From {other} to {chosen}; {d.unchanged} samples unchanged.")
+        st.dataframe([c for c in d.coverage], hide_index=True, use_container_width=True)

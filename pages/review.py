@@ -1,21 +1,354 @@
-"""Review (planned): approve / reject / edit. Today: how many samples wait for review."""
+"""Review: a queue (one sample at a time, keyboard shortcuts), a table with filters and bulk
+actions, and progress with reviewer agreement. Every decision is an append-only event."""
+
+import html
 
 import streamlit as st
 
-from lumina import ui_queries
+from lumina import review, ui_queries
+from lumina.errors import LuminaError
+from lumina.records import SampleFilter
 from pages import _common as ui
 
 ui.ensure_frame()
 
-project = ui.not_built_yet(
-    "Review",
-    "This page will show pending samples one at a time or in a filtered batch, with keyboard "
-    "shortcuts to approve, reject or edit them; every decision is kept in an audit trail and an "
-    "edit keeps the original. Bulk actions will act on a Samples filter or a Quality threshold.",
-)
-if project:
-    counts = ui_queries.status_counts(project.name)
-    c1, c2, c3 = st.columns(3)
-    c1.metric("Pending review", counts.get("pending", 0))
-    c2.metric("Approved", counts.get("approved", 0))
-    c3.metric("Rejected", counts.get("rejected", 0))
+project = ui.require_project()
+st.title("Review")
+
+ERR_KEY = "_review_error"
+SKIPPED = f"review_skipped_{project.name}"
+DONE = f"review_done_{project.name}"
+EDITING = "review_editing"
+ALL_NODES = "all nodes"
+
+
+# ---------------------------------------------------------------- who is reviewing
+
+def _logged_in_user() -> str | None:
+    try:
+        if getattr(st.user, "is_logged_in", False):
+            return st.user.get("email") or st.user.get("name")
+    except Exception:  # st.user without an auth section raises on some keys; then there is no login
+        return None
+    return None
+
+
+login = _logged_in_user()
+if login:
+    reviewer = login
+    st.caption(f"Reviewing as **{html.escape(login)}** (signed in).")
+else:
+    if "reviewer" not in st.session_state:
+        st.session_state["reviewer"] = review.default_reviewer()
+    reviewer = st.sidebar.text_input("Reviewer", key="reviewer",
+                                     help="Your name on every decision you make in this browser tab.").strip()
+if not reviewer:
+    st.warning("Type your name under **Reviewer** in the sidebar: every decision records who made it.")
+    st.stop()
+
+
+def _guard(fn, *args, **kwargs):
+    """Run a button's action; a LuminaError is shown on the next run instead of a traceback."""
+    def run():
+        try:
+            message = fn(*args, **kwargs)
+            if message:
+                ui.flash(message)
+        except LuminaError as exc:
+            st.session_state[ERR_KEY] = str(exc)
+    return run
+
+
+def _show_error() -> None:
+    message = st.session_state.pop(ERR_KEY, None)
+    if message:
+        st.error(message, icon=":material/error:")
+
+
+def _count_done(n: int = 1) -> None:
+    st.session_state[DONE] = st.session_state.get(DONE, 0) + n
+
+
+# ---------------------------------------------------------------- actions
+
+def _approve(sample_id: int) -> str:
+    review.decide(project.name, [sample_id], "approve", reviewer)
+    _count_done()
+    return f"Approved sample {sample_id}."
+
+
+def _reject(sample_id: int) -> str:
+    reason = st.session_state.get("review_reason") or None
+    other = (st.session_state.get("review_reason_text") or "").strip()
+    reason = other or reason
+    review.decide(project.name, [sample_id], "reject", reviewer, reason=reason)
+    _count_done()
+    st.session_state["review_reason_text"] = ""
+    return f"Rejected sample {sample_id}" + (f" ({reason})." if reason else ".")
+
+
+def _skip(sample_id: int) -> None:
+    st.session_state.setdefault(SKIPPED, []).append(sample_id)
+
+
+def _undo() -> str:
+    res = review.undo(project.name, reviewer)
+    if res.action in review.DECISIONS:
+        _count_done(-1)
+    skipped = st.session_state.get(SKIPPED, [])
+    for sid in res.sample_ids:  # an undone sample comes back to the queue even if skipped since
+        if sid in skipped:
+            skipped.remove(sid)
+    n = len(res.sample_ids)
+    return f"Undid {res.action} of " + (f"sample {res.sample_ids[0]}." if n == 1 else f"{n} samples.")
+
+
+def _save_edit(sample_id: int, approve: bool) -> str:
+    ev = review.edit(project.name, sample_id, reviewer, st.session_state["edit_instruction"],
+                     st.session_state["edit_response"], reason=st.session_state.get("edit_reason") or None)
+    st.session_state[EDITING] = None
+    if approve:
+        _approve(sample_id)
+        return f"Saved the edit and approved sample {sample_id}." if ev else f"Approved sample {sample_id} (no change)."
+    return f"Saved the edit of sample {sample_id}." if ev else "Nothing changed."
+
+
+def _start_edit(sample_id: int, instruction: str, response: str) -> None:
+    st.session_state[EDITING] = sample_id
+    st.session_state["edit_instruction"] = instruction
+    st.session_state["edit_response"] = response
+
+
+def _cancel_edit() -> None:
+    st.session_state[EDITING] = None
+
+
+# ---------------------------------------------------------------- views
+
+ui.show_flash()
+_show_error()
+view = st.segmented_control("View", ["Queue", "Table", "Progress"], default="Queue", key="review_view",
+                            label_visibility="collapsed") or "Queue"
+nodes = ui_queries.node_paths(project.name)
+flag_names = list(ui_queries.flag_counts(project.name))
+
+
+def _meta(s) -> None:
+    meta = [f"sample **{s.id}**", f"status **{s.status}**", f"mode `{s.mode}`"]
+    for label, value in (("node", s.node_path), ("task", s.task_type), ("difficulty", s.difficulty),
+                         ("persona", s.persona)):
+        if value:
+            meta.append(f"{label} **{html.escape(value)}**")
+    st.markdown(" · ".join(meta))
+    if s.flags:
+        st.markdown(" ".join(f":orange-badge[{html.escape(f)}]" for f in s.flags))
+
+
+def queue_view() -> None:
+    c1, c2, c3, c4 = st.columns([2, 3, 2, 2])
+    order = c1.selectbox("Order", review.ORDERS, key="review_order",
+                         help="'lowest judge score' and 'most uncertain' use the LLM judge's grade; "
+                              "samples without one come last.")
+    node = c2.selectbox("Node", [ALL_NODES] + nodes, key="review_node")
+    flags = c3.multiselect("Has flag", flag_names, key="review_flags")
+    search = c4.text_input("Search", key="review_search", placeholder="words")
+    if "review_seed" not in st.session_state:
+        st.session_state["review_seed"] = review.random_seed()
+    filt = SampleFilter(node=None if node == ALL_NODES else node, flags=flags, search=search or None)
+    skipped = st.session_state.get(SKIPPED, [])
+    q = review.queue(project.name, reviewer, order, filt, exclude=skipped, seed=st.session_state["review_seed"])
+    done = max(0, st.session_state.get(DONE, 0))
+    if q.sample is None:
+        st.success("Nothing left to review here." + (f" You skipped {len(skipped)}." if skipped else ""),
+                   icon=":material/done_all:")
+        b1, b2 = st.columns(2)
+        if skipped and b1.button("Show skipped samples again", key="review_unskip"):
+            st.session_state[SKIPPED] = []
+            st.rerun()
+        b2.button("Undo last decision", key="review_undo_empty", shortcut="U", on_click=_guard(_undo))
+        return
+    s = q.sample
+    head, pos = st.columns([3, 1], vertical_alignment="bottom")
+    with head:
+        _meta(s)
+    pos.markdown(f"<div style='text-align:right'><b>{done + 1:,} / {done + q.remaining:,}</b></div>",
+                 unsafe_allow_html=True)  # numbers only, no sample text
+    markdown = st.toggle("Render Markdown", value=True, key="review_markdown",
+                         help="Formatting only; HTML in teacher text is always shown as text.")
+
+    if st.session_state.get(EDITING) == s.id:
+        st.text_area("Instruction", key="edit_instruction", height=150)
+        st.text_area("Response", key="edit_response", height=300)
+        st.text_input("Why (optional)", key="edit_reason")
+        e1, e2, e3 = st.columns(3)
+        e1.button("Save and approve", type="primary", key="edit_save_approve", shortcut="Ctrl+Enter",
+                  on_click=_guard(_save_edit, s.id, True))
+        e2.button("Save", key="edit_save", on_click=_guard(_save_edit, s.id, False))
+        e3.button("Cancel", key="edit_cancel", shortcut="Esc", on_click=_cancel_edit)
+    else:
+        left, right = st.columns(2)
+        with left:
+            st.markdown("**Instruction**")
+            with st.container(border=True):
+                ui.safe_text(s.instruction, markdown=markdown)
+            if s.context:
+                with st.expander("Context", expanded=True):
+                    ui.safe_text(s.context, markdown=markdown)
+        with right:
+            st.markdown("**Response**")
+            with st.container(border=True):
+                ui.safe_text(s.response, markdown=markdown)
+        if s.reasoning:
+            with st.expander("Teacher reasoning"):
+                ui.safe_text(s.reasoning)
+
+        r1, r2 = st.columns([1, 2])
+        r1.selectbox("Reject reason", [None, *review.REJECT_REASONS], key="review_reason",
+                     format_func=lambda r: "(none)" if r is None else r)
+        r2.text_input("or in your words", key="review_reason_text")
+        b = st.columns(5)
+        b[0].button("Approve", type="primary", shortcut="A", key="review_approve", use_container_width=True,
+                    on_click=_guard(_approve, s.id))
+        b[1].button("Reject", shortcut="X", key="review_reject", use_container_width=True,
+                    on_click=_guard(_reject, s.id))
+        b[2].button("Edit", shortcut="E", key="review_edit", use_container_width=True,
+                    on_click=_start_edit, args=(s.id, s.instruction, s.response))
+        b[3].button("Skip", shortcut="S", key="review_skip", use_container_width=True, on_click=_skip, args=(s.id,))
+        b[4].button("Undo", shortcut="U", key="review_undo", use_container_width=True, on_click=_guard(_undo))
+        st.caption("Keys: **A** approve · **X** reject · **E** edit · **S** skip · **U** undo your last decision.")
+
+    with st.expander("Scores"):
+        if s.scores:
+            st.dataframe([{"metric": k, "value": v} for k, v in sorted(s.scores.items())], hide_index=True,
+                         column_config={"value": st.column_config.NumberColumn(format="%.3f")})
+        else:
+            st.caption("No scores.")
+    with st.expander("Similar samples in this node"):
+        near = review.similar(project.name, s)
+        if not near:
+            st.caption("None share words with this instruction.")
+        for o, sim in near:
+            st.markdown(f"**{o.id}** · {o.status} · overlap {sim:.2f}")
+            st.text(o.instruction[:300])
+    history = review.history(project.name, s.id)
+    if history:
+        with st.expander(f"History ({len(history)})"):
+            for ev in history:
+                why = f" — {ev.reason}" if ev.reason else ""
+                st.text(f"{ev.created_at:%Y-%m-%d %H:%M:%S} {ev.reviewer}: {ev.action}{why}")
+
+
+PAGE_SIZE = 50
+
+
+def table_view() -> None:
+    c1, c2, c3, c4 = st.columns([1, 2, 2, 2])
+    status = c1.selectbox("Status", ["all", "pending", "approved", "rejected"], key="rt_status")
+    node = c2.selectbox("Node", [ALL_NODES] + nodes, key="rt_node")
+    flags = c3.multiselect("Has flag", flag_names, key="rt_flags")
+    search = c4.text_input("Search", key="rt_search", placeholder="words")
+    metrics = ui_queries.metric_names(project.name)
+    ranges = []
+    with st.expander("Score ranges"):
+        m1, m2, m3 = st.columns([2, 1, 1])
+        metric = m1.selectbox("Score", [None, *metrics], key="rt_metric",
+                              format_func=lambda m: "(no score filter)" if m is None else m)
+        low = m2.number_input("at least", value=None, key="rt_low")
+        high = m3.number_input("at most", value=None, key="rt_high")
+        if metric and (low is not None or high is not None):
+            ranges.append((metric, low, high))
+    filt = SampleFilter(status=None if status == "all" else status, node=None if node == ALL_NODES else node,
+                        flags=flags, search=search or None, score_ranges=ranges)
+    rows, total = ui_queries.filtered_page(project.name, filt, limit=PAGE_SIZE,
+                                           offset=(st.session_state.get("rt_page", 1) - 1) * PAGE_SIZE)
+    pages = max(1, -(-total // PAGE_SIZE))
+    if st.session_state.get("rt_page", 1) > pages:
+        st.session_state["rt_page"] = 1
+        st.rerun()
+    if not total:
+        st.info("No sample matches these filters.", icon=":material/filter_alt_off:")
+        return
+    p1, p2 = st.columns([1, 4], vertical_alignment="bottom")
+    p1.number_input(f"Page (of {pages})", min_value=1, max_value=pages, step=1, key="rt_page")
+    p2.caption(f"{total:,} matching. Tick rows to act on them, or act on all {total:,}. "
+               "Edit the instruction or response in the table, then save the edits.")
+    table = [{"select": False, "id": s.id, "status": s.status, "node": s.node_path or "",
+              "instruction": s.instruction, "response": s.response, "flags": ", ".join(s.flags)} for s in rows]
+    edited = st.data_editor(
+        table, key=f"rt_editor_{st.session_state.get('rt_page', 1)}_{hash((status, node, tuple(flags), search))}",
+        hide_index=True, use_container_width=True, disabled=["id", "status", "node", "flags"],
+        column_config={
+            "select": st.column_config.CheckboxColumn("✓", width="small"),
+            "id": st.column_config.NumberColumn("ID", format="%d", width="small"),
+            "instruction": st.column_config.TextColumn("Instruction", width="large"),
+            "response": st.column_config.TextColumn("Response", width="large"),
+        })
+    chosen = [r["id"] for r in edited if r["select"]]
+    changed = [(r, o) for r, o in zip(edited, rows) if r["instruction"] != o.instruction or r["response"] != o.response]
+    reason = st.text_input("Reject reason (optional)", key="rt_reason")
+    b = st.columns(5)
+    if b[0].button(f"Approve selected ({len(chosen)})", disabled=not chosen, key="rt_approve_sel"):
+        _bulk(chosen, "approve", None)
+    if b[1].button(f"Reject selected ({len(chosen)})", disabled=not chosen, key="rt_reject_sel"):
+        _bulk(chosen, "reject", reason)
+    confirm = b[4].checkbox(f"Act on all {total:,}", key="rt_confirm_all",
+                            help="Tick to enable the two buttons that act on every matching sample.")
+    if b[2].button(f"Approve all {total:,}", disabled=not confirm, key="rt_approve_all"):
+        _bulk(review.filtered_ids(project.name, filt), "approve", None)
+    if b[3].button(f"Reject all {total:,}", disabled=not confirm, key="rt_reject_all"):
+        _bulk(review.filtered_ids(project.name, filt), "reject", reason)
+    e1, e2 = st.columns([1, 3])
+    if e1.button(f"Save edits ({len(changed)})", disabled=not changed, key="rt_save_edits"):
+        with ui.show_errors():
+            for r, o in changed:
+                review.edit(project.name, o.id, reviewer, r["instruction"], r["response"])
+            ui.flash(f"Saved {len(changed)} edits.")
+            st.rerun()
+    e2.button("Undo last decision", key="rt_undo", on_click=_guard(_undo))
+
+
+def _bulk(ids, action: str, reason) -> None:
+    with ui.show_errors():
+        res = review.decide(project.name, ids, action, reviewer, reason=reason or None)
+        ui.flash(f"{'Approved' if action == 'approve' else 'Rejected'} {res.decided:,} samples "
+                 f"({res.changed:,} changed status). One undo reverses all of them.")
+        st.rerun()
+
+
+def progress_view() -> None:
+    p = review.progress(project.name)
+    mine = review.progress(project.name, reviewer)
+    c = st.columns(5)
+    c[0].metric("Pending review", f"{p.pending:,}")
+    c[1].metric("Approved", f"{p.approved:,}")
+    c[2].metric("Rejected", f"{p.rejected:,}")
+    c[3].metric("Decisions in the last hour", p.last_hour, help="All reviewers; a bulk action counts once.")
+    c[4].metric("Your rate", f"{mine.per_hour:.0f}/h" if mine.per_hour else "–",
+                help="Your decisions per hour over the last 8 hours.")
+    st.subheader("Per node")
+    st.dataframe(p.by_node, hide_index=True, use_container_width=True)
+    if p.reviewers:
+        st.subheader("Reviewers (last 8 hours)")
+        st.dataframe([{"reviewer": r["reviewer"], "decisions": r["decisions"],
+                       "per hour": round(r["per_hour"]) if r["per_hour"] else None} for r in p.reviewers],
+                     hide_index=True)
+    st.subheader("Agreement")
+    frac = review.double_review_fraction(project.name)
+    new = st.slider("Share of samples reviewed twice", 0.0, 0.5, value=frac, step=0.05, key="review_double",
+                    help="These samples stay in other reviewers' queues until two people have decided.")
+    if new != frac:
+        with ui.show_errors():
+            review.set_double_review(project.name, new)
+            st.rerun()
+    a = review.agreement(project.name)
+    if a.samples:
+        k = f"{a.kappa:.2f}" if a.kappa is not None else "undefined"
+        st.markdown(f"{a.samples} samples with two verdicts, {a.agreed} agree; Cohen's kappa **{k}**. "
+                    + html.escape(a.note))
+        if a.disagreements:
+            st.dataframe(a.disagreements, hide_index=True)
+    else:
+        st.caption(a.note)
+
+
+{"Queue": queue_view, "Table": table_view, "Progress": progress_view}[view]()

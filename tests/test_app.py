@@ -81,7 +81,7 @@ def test_every_page_without_projects(page):
     text = text_of(at)
     if page in ("projects",):
         assert "No projects yet" in text
-    elif page in ("taxonomy", "generate", "samples"):
+    elif page in ("taxonomy", "generate", "samples", "review", "datasets"):
         assert "lumina demo" in text
     elif page == "jobs":
         assert "No jobs" in text
@@ -105,10 +105,10 @@ def test_every_page_with_data(page):
         "samples": ["Why is the sky blue during the day?", "Rayleigh scattering", "3 samples"],
         "jobs": [f"Job {job_id}", "answer was not valid JSON", "{not json <b>",
                  "finished with 1 of 2 items failed"],
-        "review": ["Pending review"],
+        "review": ["1 / 3", "Why is the sky blue during the day?"],
         "quality": ["Heuristic flags"],
         "diversity": ["3 of 7"],
-        "datasets": ["Approved samples"],
+        "datasets": ["Approved samples a version would hold today", "No versions yet"],
         "train": ["smollm2-135m-instruct"],
         "evaluate": ["smollm2-135m-instruct"],
     }[page]
@@ -122,8 +122,6 @@ def test_every_page_with_data(page):
     if page == "taxonomy":
         df = at.dataframe[0].value
         assert df.loc[df["path"] == "Physics", "generated"].item() == 1
-    if page == "review":
-        assert at.metric[0].value == "3"
 
 
 def test_samples_filters_and_search():

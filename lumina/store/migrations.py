@@ -223,10 +223,33 @@ def m004_prompt_overrides(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def m005_review_and_versions(con: duckdb.DuckDBPyConnection) -> None:
+    """Review lookups by sample and reviewer; a version's rows copied in full, so later edits and
+    reviews never change a frozen version."""
+    con.execute(
+        """
+        CREATE INDEX review_events_sample ON review_events(project_id, sample_id);
+        CREATE INDEX review_events_reviewer ON review_events(project_id, reviewer);
+        CREATE TABLE dataset_version_rows (
+            version_id  BIGINT NOT NULL,
+            split       VARCHAR NOT NULL,     -- train eval
+            position    INTEGER NOT NULL,
+            sample_id   BIGINT,               -- NULL for rows mixed in from a general dataset
+            origin      VARCHAR NOT NULL,     -- project mix
+            node_path   VARCHAR,
+            messages    JSON NOT NULL,        -- the text as it was when frozen
+            row_hash    VARCHAR NOT NULL,     -- sha256 of the canonical messages
+            PRIMARY KEY (version_id, split, position)
+        );
+        """
+    )
+
+
 # The order is the schema's history. Append only.
 MIGRATIONS: list[tuple[int, str, Callable[[duckdb.DuckDBPyConnection], None]]] = [
     (1, "initial", m001_initial),
     (2, "inputs", m002_inputs),
     (3, "job_result", m003_job_result),
     (4, "prompt_overrides", m004_prompt_overrides),
+    (5, "review_and_versions", m005_review_and_versions),
 ]

@@ -77,6 +77,8 @@ def delete(con: duckdb.DuckDBPyConnection, project_id: int) -> None:
         "DELETE FROM samples WHERE project_id = ?",
         "DELETE FROM jobs WHERE project_id = ?",
         "DELETE FROM taxonomy_nodes WHERE project_id = ?",
+        "DELETE FROM dataset_version_rows WHERE version_id IN"
+        " (SELECT id FROM dataset_versions WHERE project_id = ?)",
         "DELETE FROM dataset_versions WHERE project_id = ?",
         "DELETE FROM training_runs WHERE project_id = ?",
         "DELETE FROM imports WHERE project_id = ?",

@@ -143,7 +143,7 @@ def count(con: duckdb.DuckDBPyConnection, project_id: int, status: str | None = 
 def list_samples(
     con: duckdb.DuckDBPyConnection, project_id: int, status: str | None = None,
     limit: int | None = None, offset: int = 0, with_scores: bool = True,
-    search: str | None = None, node: str | None = None,
+    search: str | None = None, node: str | None = None, newest_first: bool = False,
 ) -> list[Sample]:
     sql = f"SELECT {_COLS} FROM samples WHERE project_id = ?"
     params: list[Any] = [project_id]
@@ -156,7 +156,7 @@ def list_samples(
     if search:
         sql += " AND (instruction ILIKE ? OR response ILIKE ?)"
         params += [f"%{search}%", f"%{search}%"]
-    sql += " ORDER BY id"
+    sql += " ORDER BY id DESC" if newest_first else " ORDER BY id"
     if limit is not None:
         sql += " LIMIT ? OFFSET ?"
         params += [limit, offset]
@@ -235,3 +235,34 @@ def select_ids(con: duckdb.DuckDBPyConnection, project_id: int, status: str | No
         sql += " LIMIT ?"
         params.append(limit)
     return [r[0] for r in con.execute(sql, params).fetchall()]
+
+
+def list_filtered(con: duckdb.DuckDBPyConnection, project_id: int, filt, limit: int | None = None,
+                  offset: int = 0) -> list[Sample]:
+    """Samples matching a ``SampleFilter`` (score ranges and flags included), by id."""
+    from lumina.store.filters import where
+
+    cond, params = where(project_id, filt)
+    sql = f"SELECT {_COLS} FROM samples WHERE {cond} ORDER BY id"
+    if limit is not None:
+        sql += " LIMIT ? OFFSET ?"
+        params += [limit, offset]
+    out = [_row(r) for r in con.execute(sql, params).fetchall()]
+    if out:
+        _attach_scores(con, out)
+    return out
+
+
+def count_filtered(con: duckdb.DuckDBPyConnection, project_id: int, filt) -> int:
+    from lumina.store.filters import where
+
+    cond, params = where(project_id, filt)
+    return con.execute(f"SELECT count(*) FROM samples WHERE {cond}", params).fetchone()[0]
+
+
+def metric_names(con: duckdb.DuckDBPyConnection, project_id: int) -> list[str]:
+    """'scorer.metric' names that have values in this project (for score filters)."""
+    rows = con.execute(
+        "SELECT DISTINCT scorer || '.' || metric FROM scores WHERE value IS NOT NULL AND sample_id IN"
+        " (SELECT id FROM samples WHERE project_id = ?) ORDER BY 1", [project_id]).fetchall()
+    return [r[0] for r in rows]

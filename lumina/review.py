@@ -1,0 +1,361 @@
+"""Hand review: approve / reject / edit / undo as append-only events, the review queue, progress
+and inter-reviewer agreement. The Review page and `lumina review` both call these.
+
+Every decision is a ``review_events`` row (who, when, what, why, the state before and after);
+a sample's status and edited text follow from its events and are updated in the same
+transaction. A bulk action is one *batch* of events, so one undo reverses all of it.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import random
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Sequence
+
+from lumina.errors import InvalidInputError, NotFoundError
+from lumina.quality import heuristics
+from lumina.records import ReviewEvent, Sample, SampleFilter
+from lumina.store import connect, transaction
+from lumina.store import projects as store_projects
+from lumina.store import review as store_review
+from lumina.store import samples as store_samples
+
+DECISIONS = ("approve", "reject")
+STATUS_OF = {"approve": "approved", "reject": "rejected"}
+ORDERS = tuple(store_review.ORDERS)
+_PAST = {"approve": "approved", "reject": "rejected", "edit": "edited"}
+REJECT_REASONS = ("incorrect", "unhelpful", "off-topic", "unsafe", "duplicate", "badly formatted")
+
+
+def default_reviewer() -> str:
+    return os.environ.get("LUMINA_REVIEWER") or getpass.getuser() or "reviewer"
+
+
+def check_reviewer(name: str | None) -> str:
+    name = " ".join((name or "").split())
+    if not name:
+        raise InvalidInputError("A reviewer name is needed: every decision records who made it.")
+    if len(name) > 80:
+        raise InvalidInputError("A reviewer name can be at most 80 characters.")
+    return name
+
+
+@dataclass
+class DecisionResult:
+    batch: str
+    decided: int        # events recorded
+    changed: int        # samples whose status changed
+
+
+def decide(project: str, sample_ids: Sequence[int], action: str, reviewer: str,
+           reason: str | None = None, policy: str | None = None) -> DecisionResult:
+    """Approve or reject samples (one or many: a bulk action is one batch, undone at once).
+
+    A decision is recorded even when the status does not change: with double review the second
+    reviewer's agreeing verdict is what agreement is computed from.
+    """
+    if action not in DECISIONS:
+        raise InvalidInputError(f"Unknown decision '{action}' (use approve or reject).")
+    reviewer = check_reviewer(reviewer)
+    ids = list(dict.fromkeys(int(i) for i in sample_ids))
+    if not ids:
+        raise InvalidInputError("No samples to decide on.")
+    reason = (reason or "").strip() or None
+    batch = uuid.uuid4().hex[:12]
+    new_status = STATUS_OF[action]
+    with connect() as con:
+        p = store_projects.get(con, project)
+        with transaction(con):
+            current = store_review.statuses(con, p.id, ids)
+            missing = [i for i in ids if i not in current]
+            if missing:
+                shown = ", ".join(map(str, missing[:5])) + (" …" if len(missing) > 5 else "")
+                raise NotFoundError(f"No sample {shown} in project '{project}'.")
+            after: dict[str, Any] = {"status": new_status, "batch": batch}
+            if policy:
+                after["policy"] = policy
+            store_review.append(con, p.id, [
+                {"sample_id": i, "reviewer": reviewer, "action": action, "reason": reason,
+                 "before": {"status": current[i]}, "after": after} for i in ids])
+            changes = [(i, new_status) for i in ids if current[i] != new_status]
+            store_review.set_statuses(con, changes)
+    return DecisionResult(batch, len(ids), len(changes))
+
+
+def _edited_messages(messages: list[dict[str, str]], old_instruction: str, new_instruction: str,
+                     new_response: str) -> list[dict[str, str]]:
+    """The chat form after an edit: the last assistant turn becomes the new response; in the user
+    turn before it the instruction is replaced where it stands (a grounded sample's passage that
+    opens the turn stays)."""
+    out = [dict(m) for m in messages]
+    a = max((k for k, m in enumerate(out) if m["role"] == "assistant"), default=None)
+    if a is None:
+        out.append({"role": "assistant", "content": new_response})
+        a = len(out) - 1
+    else:
+        out[a]["content"] = new_response
+    u = max((k for k, m in enumerate(out[:a]) if m["role"] == "user"), default=None)
+    if u is None:
+        out.insert(a, {"role": "user", "content": new_instruction})
+    elif old_instruction and old_instruction in out[u]["content"]:
+        out[u]["content"] = out[u]["content"].replace(old_instruction, new_instruction, 1)
+    else:
+        out[u]["content"] = new_instruction
+    return out
+
+
+def edit(project: str, sample_id: int, reviewer: str, instruction: str | None = None,
+         response: str | None = None, reason: str | None = None) -> ReviewEvent | None:
+    """Change a sample's text; the original stays in the event. Returns None when nothing changed.
+
+    The heuristic scores and flags are recomputed for the new text, so filters see the edit.
+    """
+    reviewer = check_reviewer(reviewer)
+    with connect() as con:
+        p = store_projects.get(con, project)
+        with transaction(con):
+            before = _own_text(con, p.id, project, sample_id)
+            new_i = before["instruction"] if instruction is None else instruction
+            new_r = before["response"] if response is None else response
+            if not new_i.strip() or not new_r.strip():
+                raise InvalidInputError("An edit cannot leave the instruction or the response empty.")
+            if new_i == before["instruction"] and new_r == before["response"]:
+                return None
+            messages = _edited_messages(before["messages"], before["instruction"], new_i, new_r)
+            store_review.set_text(con, sample_id, new_i, new_r, messages)
+            after = {"instruction": new_i, "response": new_r, "messages": messages,
+                     "batch": uuid.uuid4().hex[:12]}
+            (eid,) = store_review.append(con, p.id, [{"sample_id": sample_id, "reviewer": reviewer,
+                                                      "action": "edit", "reason": (reason or "").strip() or None,
+                                                      "before": before, "after": after}])
+            _rescore(con, sample_id)
+            return store_review.get_event(con, eid)
+
+
+def _own_text(con, project_id: int, project: str, sample_id: int) -> dict[str, Any]:
+    state = store_review.text_of(con, sample_id)
+    if state is None or sample_id not in store_review.statuses(con, project_id, [sample_id]):
+        raise NotFoundError(f"No sample {sample_id} in project '{project}'.")
+    return state
+
+
+def _rescore(con, sample_id: int) -> None:
+    s = store_samples.get(con, sample_id)
+    scores, found = heuristics.score(s.instruction, s.response, None, s.context)
+    store_samples.write_scores_many(con, [(sample_id, scores)])
+    store_samples.set_flags(con, sample_id, heuristics.SCORER, found)
+
+
+@dataclass
+class UndoResult:
+    undone: list[ReviewEvent]
+    action: str
+    sample_ids: list[int]
+
+
+def undo(project: str, reviewer: str) -> UndoResult:
+    """Reverse the reviewer's last decision (a whole bulk batch at once). Refuses when another
+    reviewer has since decided on one of its samples: undoing would overwrite their verdict."""
+    reviewer = check_reviewer(reviewer)
+    with connect() as con:
+        p = store_projects.get(con, project)
+        with transaction(con):
+            last = store_review.last_undoable(con, p.id, reviewer)
+            if last is None:
+                raise NotFoundError(f"Nothing to undo: {reviewer} has no decision left to reverse in '{project}'.")
+            batch = (last.after or {}).get("batch")
+            events = store_review.batch_events(con, p.id, reviewer, batch) if batch else [last]
+            for ev in events:
+                others = [e for e in store_review.later_events(con, ev.sample_id, ev.id) if e.reviewer != reviewer]
+                if others:
+                    o = others[-1]
+                    raise InvalidInputError(
+                        f"Cannot undo: sample {ev.sample_id} was since {_PAST[o.action]} by {o.reviewer}. "
+                        "Decide on it again instead.")
+            rows, status_changes = [], []
+            for ev in events:
+                now = store_review.text_of(con, ev.sample_id)
+                if ev.action == "edit":
+                    b = ev.before or {}
+                    store_review.set_text(con, ev.sample_id, b["instruction"], b["response"], b["messages"])
+                    rows.append({"sample_id": ev.sample_id, "reviewer": reviewer, "action": "undo",
+                                 "before": {k: now[k] for k in ("instruction", "response", "messages")},
+                                 "after": {"undoes": ev.id}})
+                else:
+                    restored = (ev.before or {}).get("status", "pending")
+                    status_changes.append((ev.sample_id, restored))
+                    rows.append({"sample_id": ev.sample_id, "reviewer": reviewer, "action": "undo",
+                                 "before": {"status": now["status"]},
+                                 "after": {"undoes": ev.id, "status": restored}})
+            store_review.append(con, p.id, rows)
+            store_review.set_statuses(con, status_changes)
+            for ev in events:
+                if ev.action == "edit":
+                    _rescore(con, ev.sample_id)
+    return UndoResult(events, last.action, [e.sample_id for e in events])
+
+
+def history(project: str, sample_id: int) -> list[ReviewEvent]:
+    with connect() as con:
+        p = store_projects.get(con, project)
+        _own_text(con, p.id, project, sample_id)
+        return store_review.history(con, sample_id)
+
+
+def recent(project: str, reviewer: str | None = None, limit: int = 50) -> list[ReviewEvent]:
+    with connect() as con:
+        p = store_projects.get(con, project)
+        return store_review.recent(con, p.id, reviewer, limit)
+
+
+# --- the queue -------------------------------------------------------------------------------
+
+def double_review_fraction(project: str) -> float:
+    with connect() as con:
+        p = store_projects.get(con, project)
+    return float((p.settings or {}).get("review", {}).get("double_fraction", 0.0))
+
+
+def set_double_review(project: str, fraction: float) -> None:
+    if not 0.0 <= fraction <= 1.0:
+        raise InvalidInputError("The double-review share must be between 0 and 1 (e.g. 0.1 for 10%).")
+    with connect() as con:
+        p = store_projects.get(con, project)
+        settings = dict(p.settings or {})
+        settings["review"] = {**settings.get("review", {}), "double_fraction": fraction}
+        store_projects.update(con, p.id, settings=settings)
+
+
+@dataclass
+class QueueView:
+    sample: Sample | None
+    remaining: int            # samples left in the queue, the one shown included
+    upcoming: list[int] = field(default_factory=list)
+
+
+def queue(project: str, reviewer: str, order: str = "oldest", filt: SampleFilter | None = None,
+          exclude: Sequence[int] = (), seed: int = 0, peek: int = 1) -> QueueView:
+    """The next sample for this reviewer: pending ones (and, with double review, the share others
+    decided and this reviewer has not seen), in ``order``, minus ``exclude`` (skipped ones)."""
+    if order not in store_review.ORDERS:
+        raise InvalidInputError(f"Unknown queue order '{order}' (use one of: {', '.join(ORDERS)}).")
+    filt = filt or SampleFilter()
+    with connect() as con:
+        p = store_projects.get(con, project)
+        frac = float((p.settings or {}).get("review", {}).get("double_fraction", 0.0))
+        ids = store_review.queue_ids(con, p.id, filt, order, reviewer, frac, exclude, seed, limit=max(1, peek))
+        if not ids:
+            return QueueView(None, 0)
+        remaining = store_review.queue_count(con, p.id, filt, reviewer, frac, exclude)
+        sample = store_samples.get(con, ids[0])
+    return QueueView(sample, remaining, ids[1:])
+
+
+def filtered_ids(project: str, filt: SampleFilter) -> list[int]:
+    with connect() as con:
+        p = store_projects.get(con, project)
+        return store_review.filtered_ids(con, p.id, filt)
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def similar(project: str, sample: Sample, k: int = 5, pool: int = 500) -> list[tuple[Sample, float]]:
+    """Samples most like this one by word overlap (Jaccard of word sets) among the node's latest
+    ``pool`` samples: enough to spot a near-copy while deciding, cheap at any project size."""
+    words = set(_WORD.findall(sample.instruction.lower()))
+    if not words:
+        return []
+    with connect() as con:
+        p = store_projects.get(con, project)
+        others = store_samples.list_samples(con, p.id, node=sample.node_path, limit=pool, with_scores=False,
+                                            newest_first=True)
+    scored = []
+    for o in others:
+        if o.id == sample.id:
+            continue
+        ow = set(_WORD.findall(o.instruction.lower()))
+        if ow:
+            scored.append((o, len(words & ow) / len(words | ow)))
+    scored.sort(key=lambda t: -t[1])
+    return [t for t in scored[:k] if t[1] > 0]
+
+
+# --- progress and agreement -------------------------------------------------------------------
+
+@dataclass
+class ReviewProgress:
+    last_hour: int                     # decisions in the last hour (all reviewers, or one)
+    per_hour: float | None             # this reviewer's (or everyone's) rate over the last 8 hours
+    pending: int
+    approved: int
+    rejected: int
+    by_node: list[dict[str, Any]]
+    reviewers: list[dict[str, Any]]
+
+
+def progress(project: str, reviewer: str | None = None) -> ReviewProgress:
+    with connect() as con:
+        p = store_projects.get(con, project)
+        last_hour = store_review.decisions_since(con, p.id, datetime.now() - timedelta(hours=1), reviewer)
+        # The rate is over the working day, so yesterday's break does not dilute it.
+        day = datetime.now() - timedelta(hours=8)
+        reviewers = [{"reviewer": r, "decisions": n, "first": a, "last": b,
+                      "per_hour": _rate(n, a, b)} for r, n, a, b in store_review.per_reviewer(con, p.id, day)]
+        nodes = store_review.status_by_node(con, p.id)
+    by_node = [{"node": n or "(none)", "pending": a, "approved": b, "rejected": c} for n, a, b, c in nodes]
+    mine = [r for r in reviewers if reviewer is None or r["reviewer"] == reviewer]
+    rates = [r["per_hour"] for r in mine if r["per_hour"]]
+    return ReviewProgress(
+        last_hour=last_hour, per_hour=sum(rates) if rates else None,
+        pending=sum(r["pending"] for r in by_node), approved=sum(r["approved"] for r in by_node),
+        rejected=sum(r["rejected"] for r in by_node), by_node=by_node, reviewers=reviewers)
+
+
+def _rate(n: int, first: datetime, last: datetime) -> float | None:
+    """Decisions per hour between a reviewer's first and last decision (None for too few)."""
+    span = (last - first).total_seconds()
+    return n / span * 3600 if n >= 2 and span > 0 else None
+
+
+@dataclass
+class Agreement:
+    samples: int                   # samples with verdicts from at least two reviewers
+    agreed: int
+    kappa: float | None            # Cohen's kappa of the first two verdicts; None when undefined
+    disagreements: list[dict[str, Any]]
+    note: str = ""
+
+
+def agreement(project: str) -> Agreement:
+    """Cohen's kappa between the first two reviewers' standing verdicts on each doubly reviewed
+    sample (pairs from any reviewers: kappa over "first verdict" vs "second verdict")."""
+    from sklearn.metrics import cohen_kappa_score
+
+    with connect() as con:
+        p = store_projects.get(con, project)
+        rows = store_review.standing_decisions(con, p.id)
+    by_sample: dict[int, list[tuple[str, str]]] = {}
+    for sid, who, action, _ in rows:
+        by_sample.setdefault(sid, []).append((who, action))
+    pairs = {sid: v[:2] for sid, v in by_sample.items() if len(v) >= 2}
+    if not pairs:
+        return Agreement(0, 0, None, [], "No sample has verdicts from two reviewers yet.")
+    first = [v[0][1] for v in pairs.values()]
+    second = [v[1][1] for v in pairs.values()]
+    agreed = sum(a == b for a, b in zip(first, second))
+    disagreements = [{"sample_id": sid, **{w: a for w, a in v}} for sid, v in pairs.items() if v[0][1] != v[1][1]]
+    if len(set(first) | set(second)) < 2:
+        return Agreement(len(pairs), agreed, None, disagreements,
+                         "Every verdict is the same, so kappa is undefined (agreement is total).")
+    kappa = float(cohen_kappa_score(first, second))
+    return Agreement(len(pairs), agreed, kappa, disagreements)
+
+
+def random_seed() -> int:
+    return random.randrange(1, 2**31)
