@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from lumina import samples as sample_service
-from lumina.errors import InvalidInputError, NotAvailableYetError, NotFoundError, first_line
+from lumina.errors import InvalidInputError, NotFoundError, first_line
 from lumina.records import NewSample
 from lumina.store import connect, transaction
 from lumina.store import inputs as store_inputs
@@ -283,6 +283,101 @@ def row_to_prompt(row: dict[str, Any], where: str, columns: dict[str, str] | Non
     return {"messages": kept}
 
 
+CHOICES_COLS = ("choices", "options", "endings")
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def row_to_eval_item(row: dict[str, Any], where: str, set_name: str,
+                     columns: dict[str, str] | None = None) -> dict[str, Any]:
+    """One benchmark item: the question as the student sees it, its reference answer if the set
+    has one, and ``text`` (question and answer) for contamination checks.
+
+    Shapes other people's sets come in: chat ``messages``; question/answer (or prompt/completion,
+    input/target...); multiple choice with a ``choices`` list and an ``answer`` index or letter
+    (MMLU, ARC, HellaSwag style), shown lettered; or a bare ``text`` column.
+    """
+    columns = columns or {}
+    _check_mapping(row, columns, where)
+    msgs = _row_messages(row, columns)
+    if msgs:
+        prompt = [m for m in msgs if m["role"] != "assistant"]
+        answers = [m["content"] for m in msgs if m["role"] == "assistant"]
+        question = next((m["content"] for m in prompt if m["role"] == "user"), None)
+        answer = answers[-1] if answers else None
+        if question is None:
+            raise InvalidInputError(f"{where}: the conversation has no user turn.")
+    else:
+        question = _pick(row, INSTRUCTION_COLS, columns.get("instruction"))
+        answer = _pick(row, RESPONSE_COLS + ("label",), columns.get("response"))
+        if not isinstance(question, str) or not question.strip():
+            raise InvalidInputError(
+                f"{where}: no question found (columns: {', '.join(map(str, row))}). Name it question / "
+                "prompt / instruction / input / text, or give a messages column.")
+        choices = _pick(row, CHOICES_COLS, None)
+        if isinstance(choices, dict) and isinstance(choices.get("text"), list):  # ARC: {"text": [...], "label": [...]}
+            choices = choices["text"]
+        if isinstance(choices, list) and choices and all(isinstance(c, (str, int, float)) for c in choices):
+            lettered = [f"{LETTERS[k]}. {c}" for k, c in enumerate(choices[:26])]
+            question = question.strip() + "\n\n" + "\n".join(lettered)
+            if isinstance(answer, (int, float)) and not isinstance(answer, bool) and 0 <= int(answer) < len(lettered):
+                answer = lettered[int(answer)]
+            elif isinstance(answer, str) and answer.strip().upper() in LETTERS[:len(lettered)]:
+                answer = lettered[LETTERS.index(answer.strip().upper())]
+        context = _pick(row, CONTEXT_COLS, columns.get("context"))
+        if isinstance(context, str) and context.strip():
+            question = f"{context.strip()}\n\n{question}"
+        prompt = [{"role": "user", "content": question}]
+        answer = _text_field(answer)
+    item: dict[str, Any] = {"set": set_name, "prompt": prompt, "answer": answer,
+                            "text": question + (f"\n{answer}" if answer else "")}
+    return item
+
+
+def import_evalset(project: str, path: str | Path, name: str | None = None,
+                   columns: dict[str, str] | None = None, source_name: str | None = None,
+                   replace: bool = False) -> int:
+    """Import a benchmark (or any held-out set) as eval set ``name`` (default: the file's name).
+
+    Used to check generated samples for contamination and, after training, for forgetting.
+    Importing under a name that exists fails unless ``replace``; all rows or none.
+    """
+    p_path = Path(path).expanduser()
+    name = (name or p_path.stem.split(".")[0] or "evalset").strip()
+    if not name or len(name) > 80:
+        raise InvalidInputError("An eval set name must be 1-80 characters.")
+    src = source_name or str(p_path.resolve())
+    items = [row_to_eval_item(r, f"{path}, row {i}", name, columns) for i, r in enumerate(read_rows(path), 1)]
+    if not items:
+        raise InvalidInputError(f"{path} holds no rows.")
+    with connect() as con, transaction(con):
+        p = store_projects.get(con, project)
+        existing = store_inputs.evalsets(con, p.id)
+        if name in existing:
+            if not replace:
+                raise InvalidInputError(f"'{project}' already has an eval set named '{name}' ({existing[name]} items). "
+                                        "Give another --name, or --replace it.")
+            store_inputs.delete_evalset(con, p.id, name)
+        import_id = store_projects.record_import(con, p.id, "evalset", src, len(items))
+        store_inputs.add(con, p.id, "evalset", import_id, items)
+    return len(items)
+
+
+def evalsets(project: str) -> dict[str, int]:
+    with connect() as con:
+        p = store_projects.get(con, project)
+        return store_inputs.evalsets(con, p.id)
+
+
+def evalset_items(project: str, name: str) -> list[dict[str, Any]]:
+    with connect() as con:
+        p = store_projects.get(con, project)
+        known = store_inputs.evalsets(con, p.id)
+        if name not in known:
+            hint = f" Eval sets: {', '.join(known)}." if known else " Import one with `lumina import PROJECT FILE --as evalset`."
+            raise NotFoundError(f"No eval set '{name}' in '{project}'.{hint}")
+        return [d | {"id": i} for i, d in store_inputs.evalset_items(con, p.id, name)]
+
+
 def import_file(project: str, path: str | Path, kind: str = "samples",
                 columns: dict[str, str] | None = None, source_name: str | None = None,
                 chunk_chars: int | None = None, overlap: int | None = None) -> int:
@@ -294,7 +389,7 @@ def import_file(project: str, path: str | Path, kind: str = "samples",
     if kind not in KINDS:
         raise InvalidInputError(f"Unknown import kind '{kind}' (use one of: {', '.join(KINDS)}).")
     if kind == "evalset":
-        raise NotAvailableYetError(f"Importing {kind} is not available in this build yet.")
+        return import_evalset(project, path, columns=columns, source_name=source_name)
     if kind == "documents":
         return import_documents(project, path, chunk_chars, overlap, source_name).chunks
     src = source_name or str(Path(path).expanduser().resolve())

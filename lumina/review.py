@@ -242,18 +242,49 @@ def queue(project: str, reviewer: str, order: str = "oldest", filt: SampleFilter
           exclude: Sequence[int] = (), seed: int = 0, peek: int = 1) -> QueueView:
     """The next sample for this reviewer: pending ones (and, with double review, the share others
     decided and this reviewer has not seen), in ``order``, minus ``exclude`` (skipped ones)."""
+    with connect() as con:
+        p = store_projects.get(con, project)
+        return _queue(con, p, reviewer, order, filt, exclude, seed, peek)
+
+
+def _queue(con, p, reviewer: str, order: str, filt: SampleFilter | None, exclude: Sequence[int],
+           seed: int, peek: int) -> QueueView:
     if order not in store_review.ORDERS:
         raise InvalidInputError(f"Unknown queue order '{order}' (use one of: {', '.join(ORDERS)}).")
     filt = filt or SampleFilter()
+    frac = float((p.settings or {}).get("review", {}).get("double_fraction", 0.0))
+    ids = store_review.queue_ids(con, p.id, filt, order, reviewer, frac, exclude, seed, limit=max(1, peek))
+    if not ids:
+        return QueueView(None, 0)
+    remaining = store_review.queue_count(con, p.id, filt, reviewer, frac, exclude)
+    return QueueView(store_samples.get(con, ids[0]), remaining, ids[1:])
+
+
+@dataclass
+class QueuePage:
+    """Everything the Review page's queue shows, read in one connection: opening the database
+    file is the dearest step of a decision (10-30 ms here), so the page does it once per view."""
+    view: QueueView
+    similar: list[tuple[Sample, float]]
+    history: list[ReviewEvent]
+    nodes: list[str]
+    flags: list[str]
+
+
+def queue_page(project: str, reviewer: str, order: str = "oldest", filt: SampleFilter | None = None,
+               exclude: Sequence[int] = (), seed: int = 0) -> QueuePage:
+    from lumina.store import ui as store_ui
+
     with connect() as con:
         p = store_projects.get(con, project)
-        frac = float((p.settings or {}).get("review", {}).get("double_fraction", 0.0))
-        ids = store_review.queue_ids(con, p.id, filt, order, reviewer, frac, exclude, seed, limit=max(1, peek))
-        if not ids:
-            return QueueView(None, 0)
-        remaining = store_review.queue_count(con, p.id, filt, reviewer, frac, exclude)
-        sample = store_samples.get(con, ids[0])
-    return QueueView(sample, remaining, ids[1:])
+        view = _queue(con, p, reviewer, order, filt, exclude, seed, 1)
+        near = _similar(con, p.id, view.sample) if view.sample else []
+        hist = store_review.history(con, view.sample.id) if view.sample else []
+        tree = [n["path"] for n in store_projects.nodes(con, p.id)]
+        used = store_ui.sample_node_paths(con, p.id)
+        flags = list(store_ui.flag_counts(con, p.id))
+    known = set(tree)
+    return QueuePage(view, near, hist, tree + [u for u in used if u not in known], flags)
 
 
 def filtered_ids(project: str, filt: SampleFilter) -> list[int]:
@@ -268,13 +299,17 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 def similar(project: str, sample: Sample, k: int = 5, pool: int = 500) -> list[tuple[Sample, float]]:
     """Samples most like this one by word overlap (Jaccard of word sets) among the node's latest
     ``pool`` samples: enough to spot a near-copy while deciding, cheap at any project size."""
+    with connect() as con:
+        p = store_projects.get(con, project)
+        return _similar(con, p.id, sample, k, pool)
+
+
+def _similar(con, project_id: int, sample: Sample, k: int = 5, pool: int = 500) -> list[tuple[Sample, float]]:
     words = set(_WORD.findall(sample.instruction.lower()))
     if not words:
         return []
-    with connect() as con:
-        p = store_projects.get(con, project)
-        others = store_samples.list_samples(con, p.id, node=sample.node_path, limit=pool, with_scores=False,
-                                            newest_first=True)
+    others = store_samples.list_samples(con, project_id, node=sample.node_path, limit=pool, with_scores=False,
+                                        newest_first=True)
     scored = []
     for o in others:
         if o.id == sample.id:

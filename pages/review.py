@@ -129,8 +129,6 @@ ui.show_flash()
 _show_error()
 view = st.segmented_control("View", ["Queue", "Table", "Progress"], default="Queue", key="review_view",
                             label_visibility="collapsed") or "Queue"
-nodes = ui_queries.node_paths(project.name)
-flag_names = list(ui_queries.flag_counts(project.name))
 
 
 def _meta(s) -> None:
@@ -145,18 +143,24 @@ def _meta(s) -> None:
 
 
 def queue_view() -> None:
-    c1, c2, c3, c4 = st.columns([2, 3, 2, 2])
-    order = c1.selectbox("Order", review.ORDERS, key="review_order",
-                         help="'lowest judge score' and 'most uncertain' use the LLM judge's grade; "
-                              "samples without one come last.")
-    node = c2.selectbox("Node", [ALL_NODES] + nodes, key="review_node")
-    flags = c3.multiselect("Has flag", flag_names, key="review_flags")
-    search = c4.text_input("Search", key="review_search", placeholder="words")
-    if "review_seed" not in st.session_state:
-        st.session_state["review_seed"] = review.random_seed()
-    filt = SampleFilter(node=None if node == ALL_NODES else node, flags=flags, search=search or None)
+    st.session_state.setdefault("review_seed", review.random_seed())
+    node = st.session_state.get("review_node", ALL_NODES)
+    filt = SampleFilter(node=None if node in (None, ALL_NODES) else node,
+                        flags=st.session_state.get("review_flags", []),
+                        search=st.session_state.get("review_search") or None)
     skipped = st.session_state.get(SKIPPED, [])
-    q = review.queue(project.name, reviewer, order, filt, exclude=skipped, seed=st.session_state["review_seed"])
+    page = review.queue_page(project.name, reviewer, st.session_state.get("review_order", review.ORDERS[0]),
+                             filt, exclude=skipped, seed=st.session_state["review_seed"])
+    nodes, flag_names, q = page.nodes, page.flags, page.view
+    c1, c2, c3, c4 = st.columns([2, 3, 2, 2])
+    # The widgets come after the query (one connection per view); their values are read from
+    # session state above, so a change shows on the run it triggers.
+    c1.selectbox("Order", review.ORDERS, key="review_order",
+                 help="'lowest judge score' and 'most uncertain' use the LLM judge's grade; "
+                      "samples without one come last.")
+    c2.selectbox("Node", [ALL_NODES] + nodes, key="review_node")
+    c3.multiselect("Has flag", flag_names, key="review_flags")
+    c4.text_input("Search", key="review_search", placeholder="words")
     done = max(0, st.session_state.get(DONE, 0))
     if q.sample is None:
         st.success("Nothing left to review here." + (f" You skipped {len(skipped)}." if skipped else ""),
@@ -171,8 +175,8 @@ def queue_view() -> None:
     head, pos = st.columns([3, 1], vertical_alignment="bottom")
     with head:
         _meta(s)
-    pos.markdown(f"<div style='text-align:right'><b>{done + 1:,} / {done + q.remaining:,}</b></div>",
-                 unsafe_allow_html=True)  # numbers only, no sample text
+    pos.markdown(f"**{done + 1:,} / {done + q.remaining:,}**", help="This session's position in the queue: "
+                 "decided so far + 1, out of decided + still to review.")
     markdown = st.toggle("Render Markdown", value=True, key="review_markdown",
                          help="Formatting only; HTML in teacher text is always shown as text.")
 
@@ -224,13 +228,13 @@ def queue_view() -> None:
         else:
             st.caption("No scores.")
     with st.expander("Similar samples in this node"):
-        near = review.similar(project.name, s)
+        near = page.similar
         if not near:
             st.caption("None share words with this instruction.")
         for o, sim in near:
             st.markdown(f"**{o.id}** · {o.status} · overlap {sim:.2f}")
             st.text(o.instruction[:300])
-    history = review.history(project.name, s.id)
+    history = page.history
     if history:
         with st.expander(f"History ({len(history)})"):
             for ev in history:
@@ -242,6 +246,8 @@ PAGE_SIZE = 50
 
 
 def table_view() -> None:
+    nodes = ui_queries.node_paths(project.name)
+    flag_names = list(ui_queries.flag_counts(project.name))
     c1, c2, c3, c4 = st.columns([1, 2, 2, 2])
     status = c1.selectbox("Status", ["all", "pending", "approved", "rejected"], key="rt_status")
     node = c2.selectbox("Node", [ALL_NODES] + nodes, key="rt_node")

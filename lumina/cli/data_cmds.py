@@ -22,9 +22,11 @@ def import_(
     messages_col: Optional[str] = typer.Option(None, help="column holding chat messages"),
     chunk_chars: Optional[int] = typer.Option(None, help="documents: passage size in characters (default 1200)"),
     overlap: Optional[int] = typer.Option(None, help="documents: characters neighbouring passages share (default 150)"),
+    set_name: Optional[str] = typer.Option(None, "--name", help="evalset: its name (default: the file name)"),
+    replace: bool = typer.Option(False, "--replace", help="evalset: replace an eval set of the same name"),
 ) -> None:
     """Import a file into a project."""
-    from lumina.importers import import_documents, import_file
+    from lumina.importers import import_documents, import_evalset, import_file
 
     if as_ == "documents":
         got = import_documents(name, path, chunk_chars, overlap)
@@ -34,6 +36,10 @@ def import_(
         return
     columns = {k: v for k, v in (("instruction", instruction_col), ("response", response_col),
                                  ("context", context_col), ("messages", messages_col)) if v}
+    if as_ == "evalset":
+        n = import_evalset(name, path, set_name, columns=columns or None, replace=replace)
+        typer.echo(f"imported {n} eval items into {name}")
+        return
     n = import_file(name, path, as_, columns=columns or None)
     typer.echo(f"imported {n} {as_} into {name}")
 
