@@ -34,6 +34,12 @@ class TeacherError(LuminaError):
     """A teacher backend cannot be built or reached."""
 
 
+class TrainingError(LuminaError):
+    """A training or evaluation process failed (out of memory, a broken model folder...)."""
+
+    exit_code = 1
+
+
 class NotAvailableYetError(LuminaError):
     """A feature that exists in the product plan but not in this build."""
 

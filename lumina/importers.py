@@ -342,7 +342,7 @@ def import_evalset(project: str, path: str | Path, name: str | None = None,
     Importing under a name that exists fails unless ``replace``; all rows or none.
     """
     p_path = Path(path).expanduser()
-    name = (name or p_path.stem.split(".")[0] or "evalset").strip()
+    name = (name or Path(source_name or p_path).stem.split(".")[0] or "evalset").strip()
     if not name or len(name) > 80:
         raise InvalidInputError("An eval set name must be 1-80 characters.")
     src = source_name or str(p_path.resolve())

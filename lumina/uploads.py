@@ -30,6 +30,8 @@ class UploadResult:
     def message(self) -> str:
         if self.kind == "documents":
             return f"Imported {self.documents} document(s) as {self.rows} passages."
+        if self.kind == "evalset":
+            return f"Imported an eval set of {self.rows} items."
         return f"Imported {self.rows} {self.kind}."
 
 

@@ -219,6 +219,12 @@ def job_panel(job: Job, project: Project | None = None) -> None:
         elif job.kind == "expand":
             what = (f"expand taxonomy to depth {p.get('depth')}" if p.get("apply")
                     else "propose sub-topics") + f" · {p.get('n')} per node"
+        elif job.kind == "train":
+            what = f"train · run {p.get('run_id')} · version {p.get('version')}"
+        elif job.kind == "playground":
+            what = f"playground · run {p.get('run_id')}"
+        elif job.kind == "eval":
+            what = f"evaluate · run {p.get('run_id')}" + (f" · {', '.join(p['evalsets'])}" if p.get("evalsets") else "")
         else:
             what = job.kind
         if project:
@@ -227,8 +233,9 @@ def job_panel(job: Job, project: Project | None = None) -> None:
                     f":gray[{html.escape(what)} · created {when}]")
         finished = job.done + job.failed
         frac = min(finished / job.total, 1.0) if job.total else 0.0
+        unit = {"train": "steps", "eval": "steps"}.get(job.kind, "items")
         if job.total:
-            label = f"{finished} / {job.total} items"
+            label = f"{finished} / {job.total} {unit}"
         else:
             label = "waiting for the worker…" if job.status == "queued" else "no items"
         if job.failed:
@@ -242,7 +249,8 @@ def job_panel(job: Job, project: Project | None = None) -> None:
             facts.append(f"ETA **{duration(job.eta_s)}**")
         elif job.started_at and job.finished_at:
             facts.append(f"took **{duration((job.finished_at - job.started_at).total_seconds())}**")
-        facts.append(f"teacher `{_job_teacher(job, project)}`")
+        if job.kind != "train":
+            facts.append(f"teacher `{_job_teacher(job, project)}`")
         st.markdown(" · ".join(facts))
         if job.error:
             st.warning(job.error, icon=":material/warning:")

@@ -12,12 +12,15 @@ TYPES = {
     "seeds": ["jsonl", "ndjson", "json", "csv", "tsv", "parquet"],
     "prompts": ["jsonl", "ndjson", "json", "csv", "tsv", "parquet"],
     "documents": ["txt", "md", "markdown", "rst", "pdf"],
+    "evalset": ["jsonl", "ndjson", "json", "csv", "tsv", "parquet"],
 }
 HELP = {
     "samples": "Rows with a `messages` (or ShareGPT `conversations`) column, or instruction/response columns.",
     "seeds": "Seed tasks: an instruction column (instruction / prompt / question), optionally a response.",
     "prompts": "Prompts to answer anew: a `messages` column (multi-turn chats keep their user turns) or a prompt column.",
     "documents": "Text, Markdown or PDF files; they are cut into passages the teacher asks questions about.",
+    "evalset": "A benchmark or held-out set: question/answer columns, multiple choice (choices + answer), "
+               "chat messages or plain text. It is named after the file.",
 }
 
 

@@ -58,14 +58,14 @@ st.dataframe([{
     "name": v.name, "frozen": v.created_at.strftime("%Y-%m-%d %H:%M"), "train": v.counts.get("train", 0),
     "eval": v.counts.get("eval", 0), "general rows": (v.lineage.get("mix") or {}).get("rows_used", 0),
     "hash": v.content_hash[:12], "same content as": ", ".join(v.lineage.get("same_content_as", [])),
-} for v in reversed(versions)], hide_index=True, use_container_width=True)
+} for v in reversed(versions)], hide_index=True, width="stretch")
 
 names = [v.name for v in reversed(versions)]
 chosen = st.selectbox("Version", names, key="ds_version")
 facts = datasets.card_facts(project.name, chosen)
 tab_card, tab_export, tab_diff = st.tabs(["Card", "Export", "Compare"])
 with tab_card:
-    st.dataframe(facts["coverage"], hide_index=True, use_container_width=True,
+    st.dataframe(facts["coverage"], hide_index=True, width="stretch",
                  column_config={"share": st.column_config.ProgressColumn("share", format="%.2f",
                                                                          min_value=0.0, max_value=1.0)})
     with st.expander("Dataset card (README.md)"):
@@ -99,4 +99,4 @@ with tab_diff:
         c[2].metric("Edited", len(d.edited))
         c[3].metric("General rows", d.mix["b"], delta=d.mix["b"] - d.mix["a"])
         st.caption(f"From {other} to {chosen}; {d.unchanged} samples unchanged.")
-        st.dataframe([c for c in d.coverage], hide_index=True, use_container_width=True)
+        st.dataframe([c for c in d.coverage], hide_index=True, width="stretch")

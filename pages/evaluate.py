@@ -1,18 +1,115 @@
-"""Evaluate (planned): the trained student against its base model."""
+"""Evaluate: a trained student against its base on the version's eval split (loss, perplexity,
+answers, a position-swapped judge) and on general eval sets (forgetting); a playground."""
 
 import html
 
 import streamlit as st
 
+from lumina import eval_runs, importers, jobs, train_runs
 from pages import _common as ui
+from pages._imports import import_box
 
 ui.ensure_frame()
 
-project = ui.not_built_yet(
-    "Evaluate",
-    "This page will compare a trained student with its base model on held-out samples: a judge "
-    "scores both answers side by side, with win rate, per-node results and the answers "
-    "themselves to read.",
-)
-if project:
-    st.markdown(f"Base model to compare against: `{html.escape(project.student)}` · no training runs yet.")
+project = ui.require_project()
+st.title("Evaluate")
+ui.show_flash()
+
+runs = [r for r in train_runs.list_runs(project.name) if r.status == "done"]
+if not runs:
+    st.info(f"No finished training run yet. Train the student (`{html.escape(project.student)}`) on the "
+            "**Train** page first.", icon=":material/info:")
+    st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
+    st.stop()
+
+run_id = st.selectbox("Run", [r.id for r in runs], key="ev_run",
+                      format_func=lambda i: next(f"run {r.id} · {r.config.get('_version')} · {r.method} on {r.base_model}"
+                                                 for r in runs if r.id == i))
+sets = importers.evalsets(project.name)
+with st.expander("General eval sets (for the forgetting check)", expanded=not sets):
+    st.caption("LuminaSFT's 1B student tuned on DROP alone fell from 70.4 to 14.2 on RACE: import a general "
+               "benchmark to see whether tuning cost the student what it knew.")
+    import_box(project.name, "evalset", key="ev_import")
+c1, c2, c3 = st.columns([3, 1, 1])
+chosen_sets = c1.multiselect("Check forgetting on", list(sets), default=list(sets)[:3], key="ev_sets",
+                             format_func=lambda n: f"{n} ({sets[n]} items)")
+prompts = c2.number_input("Prompts to answer", 0, 500, 20, key="ev_prompts")
+judge = c3.toggle("Pairwise judge", value=True, key="ev_judge",
+                  help=f"The project's teacher ({project.teacher}) compares base and tuned answers, in both orders.")
+if st.button("Evaluate", type="primary", key="ev_go"):
+    with ui.show_errors():
+        job = eval_runs.start_eval(project.name, eval_runs.EvalRequest(run_id, chosen_sets, judge, int(prompts)))
+        ui.flash(f"Evaluation started (job {job.id}).")
+        st.rerun()
+
+evals = eval_runs.evaluations(project.name, run_id)
+active = [j for j in evals if j.status in ui.ACTIVE]
+if active:
+    ui.live_jobs(lambda: [jobs.get(j.id) for j in active])
+done = next((j for j in evals if j.status == "done" and j.result), None)
+if done:
+    res = done.result
+    st.subheader(f"Results (job {done.id})")
+    d = res.get("domain") or {}
+    if d:
+        m = st.columns(3)
+        m[0].metric("Eval loss (own domain)", f"{d['tuned']['loss']:.4f}",
+                    delta=f"{d['tuned']['loss'] - d['base']['loss']:+.4f} vs base", delta_color="inverse")
+        m[1].metric("Perplexity", f"{d['tuned']['perplexity']:.2f}",
+                    delta=f"{d['tuned']['perplexity'] - d['base']['perplexity']:+.2f} vs base", delta_color="inverse")
+        m[2].metric("Rows", d["tuned"].get("n", res.get("eval_rows")))
+    j = res.get("judge")
+    if j:
+        if j.get("win_rate") is not None:
+            st.markdown(f"**Judge** (`{html.escape(j.get('teacher', ''))}`): {j['wins']} wins · {j['ties']} ties · "
+                        f"{j['losses']} losses · {j['failed']} failed — tuned win rate **{j['win_rate']:.2f}** "
+                        f"(95% CI {j['ci_low']:.2f}–{j['ci_high']:.2f}); the two orders agreed on "
+                        f"{(j.get('consistency') or 0):.0%} of items.")
+        else:
+            st.warning(f"The judge gave no verdict ({j['failed']} items failed).", icon=":material/warning:")
+    for w in res.get("warnings") or []:
+        st.warning(w, icon=":material/warning:")
+    general = res.get("general") or {}
+    if general:
+        st.dataframe([{"eval set": n, "rows": g["rows"], "base loss": g["base"]["loss"], "tuned loss": g["tuned"]["loss"],
+                       "change": g["forgetting"]["relative_change"], "forgetting": g["forgetting"]["forgetting"]}
+                      for n, g in general.items()], hide_index=True, width="stretch",
+                     column_config={"change": st.column_config.NumberColumn(format="percent")})
+    answers = res.get("answers") or []
+    if answers:
+        with st.expander(f"Answers ({len(answers)})"):
+            for k, a in enumerate(answers):
+                st.markdown(f"**{k + 1}.** " + (f"verdict: *{a['verdict']}*" if a.get("verdict") else ""))
+                ui.safe_text(a["prompt"])
+                l, r = st.columns(2)
+                with l:
+                    st.caption("base")
+                    ui.safe_text(a["base"])
+                with r:
+                    st.caption("tuned")
+                    ui.safe_text(a["tuned"])
+elif not active:
+    st.caption("No evaluation of this run yet.")
+
+st.subheader("Playground")
+st.caption("One prompt, both students' answers side by side (answered in a background job, so the page stays free).")
+prompt = st.text_area("Prompt", key="ev_prompt", placeholder="Ask both students the same thing.")
+if st.button("Ask both", key="ev_ask", disabled=not prompt.strip()):
+    with ui.show_errors():
+        st.session_state["ev_play_job"] = eval_runs.start_playground(project.name, run_id, prompt).id
+play_id = st.session_state.get("ev_play_job")
+if play_id:
+    play = jobs.get(play_id)
+    if play.status in ui.ACTIVE:
+        ui.live_jobs(lambda: [jobs.get(play_id)])
+    elif play.status == "done" and play.result:
+        ui.safe_text(play.result["prompt"])
+        left, right = st.columns(2)
+        with left:
+            st.caption("base")
+            ui.safe_text(play.result["base"])
+        with right:
+            st.caption("tuned")
+            ui.safe_text(play.result["tuned"])
+    elif play.error:
+        st.error(play.error, icon=":material/error:")

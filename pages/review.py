@@ -211,14 +211,14 @@ def queue_view() -> None:
                      format_func=lambda r: "(none)" if r is None else r)
         r2.text_input("or in your words", key="review_reason_text")
         b = st.columns(5)
-        b[0].button("Approve", type="primary", shortcut="A", key="review_approve", use_container_width=True,
+        b[0].button("Approve", type="primary", shortcut="A", key="review_approve", width="stretch",
                     on_click=_guard(_approve, s.id))
-        b[1].button("Reject", shortcut="X", key="review_reject", use_container_width=True,
+        b[1].button("Reject", shortcut="X", key="review_reject", width="stretch",
                     on_click=_guard(_reject, s.id))
-        b[2].button("Edit", shortcut="E", key="review_edit", use_container_width=True,
+        b[2].button("Edit", shortcut="E", key="review_edit", width="stretch",
                     on_click=_start_edit, args=(s.id, s.instruction, s.response))
-        b[3].button("Skip", shortcut="S", key="review_skip", use_container_width=True, on_click=_skip, args=(s.id,))
-        b[4].button("Undo", shortcut="U", key="review_undo", use_container_width=True, on_click=_guard(_undo))
+        b[3].button("Skip", shortcut="S", key="review_skip", width="stretch", on_click=_skip, args=(s.id,))
+        b[4].button("Undo", shortcut="U", key="review_undo", width="stretch", on_click=_guard(_undo))
         st.caption("Keys: **A** approve · **X** reject · **E** edit · **S** skip · **U** undo your last decision.")
 
     with st.expander("Scores"):
@@ -282,7 +282,7 @@ def table_view() -> None:
               "instruction": s.instruction, "response": s.response, "flags": ", ".join(s.flags)} for s in rows]
     edited = st.data_editor(
         table, key=f"rt_editor_{st.session_state.get('rt_page', 1)}_{hash((status, node, tuple(flags), search))}",
-        hide_index=True, use_container_width=True, disabled=["id", "status", "node", "flags"],
+        hide_index=True, width="stretch", disabled=["id", "status", "node", "flags"],
         column_config={
             "select": st.column_config.CheckboxColumn("✓", width="small"),
             "id": st.column_config.NumberColumn("ID", format="%d", width="small"),
@@ -332,7 +332,7 @@ def progress_view() -> None:
     c[4].metric("Your rate", f"{mine.per_hour:.0f}/h" if mine.per_hour else "–",
                 help="Your decisions per hour over the last 8 hours.")
     st.subheader("Per node")
-    st.dataframe(p.by_node, hide_index=True, use_container_width=True)
+    st.dataframe(p.by_node, hide_index=True, width="stretch")
     if p.reviewers:
         st.subheader("Reviewers (last 8 hours)")
         st.dataframe([{"reviewer": r["reviewer"], "decisions": r["decisions"],

@@ -81,7 +81,7 @@ def test_every_page_without_projects(page):
     text = text_of(at)
     if page in ("projects",):
         assert "No projects yet" in text
-    elif page in ("taxonomy", "generate", "samples", "review", "datasets"):
+    elif page in ("taxonomy", "generate", "samples", "review", "datasets", "train", "evaluate"):
         assert "lumina demo" in text
     elif page == "jobs":
         assert "No jobs" in text
@@ -109,8 +109,8 @@ def test_every_page_with_data(page):
         "quality": ["Heuristic flags"],
         "diversity": ["3 of 7"],
         "datasets": ["Approved samples a version would hold today", "No versions yet"],
-        "train": ["smollm2-135m-instruct"],
-        "evaluate": ["smollm2-135m-instruct"],
+        "train": ["smollm2-135m-instruct", "Freeze a dataset version"],
+        "evaluate": ["smollm2-135m-instruct", "No finished training run yet"],
     }[page]
     for needle in expect:
         assert needle in text, f"{needle!r} not on page {page}"

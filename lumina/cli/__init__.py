@@ -12,7 +12,7 @@ import click
 import typer
 
 from lumina.cli import (data_cmds, jobs_cmds, models_cmds, project_cmds, review_cmds, taxonomy_cmds,
-                        teacher_cmds, template_cmds)
+                        teacher_cmds, template_cmds, train_cmds)
 from lumina.errors import LuminaError
 
 app = typer.Typer(
@@ -27,7 +27,9 @@ app.add_typer(taxonomy_cmds.app, name="taxonomy")
 app.add_typer(template_cmds.app, name="templates")
 app.add_typer(data_cmds.dataset_app, name="dataset")
 app.add_typer(review_cmds.app, name="review")
-for fn in (data_cmds.import_, data_cmds.samples, project_cmds.generate, project_cmds.demo):
+app.add_typer(train_cmds.runs_app, name="runs")
+for fn in (data_cmds.import_, data_cmds.samples, project_cmds.generate, project_cmds.demo, train_cmds.train,
+           train_cmds.eval_, train_cmds.playground):
     app.command(name=fn.__name__.rstrip("_"))(fn)
 
 

@@ -30,6 +30,9 @@ HANDLERS: dict[str, str] = {
     "generate": "lumina.generate.runner:run_generation_job",
     "probe": "lumina.teachers.probe:run_probe_job",
     "expand": "lumina.taxonomy_expand:run_expand_job",
+    "train": "lumina.train_runs:run_train_job",
+    "eval": "lumina.eval_runs:run_eval_job",
+    "playground": "lumina.eval_runs:run_playground_job",
 }
 RESUMABLE = ("interrupted", "cancelled", "failed")
 

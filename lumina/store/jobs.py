@@ -62,10 +62,12 @@ def update(con: duckdb.DuckDBPyConnection, job_id: int, **fields: Any) -> None:
 
 
 def mark_started(con: duckdb.DuckDBPyConnection, job_id: int, pid: int, pid_started: float) -> None:
+    # cancel_requested is left as it is: a cancel that arrives while the worker is starting up
+    # must still stop it (resume() clears the flag before relaunching).
     con.execute(
         "UPDATE jobs SET status = 'running', pid = ?, pid_started = ?, error = NULL,"
         " started_at = coalesce(started_at, current_timestamp), heartbeat_at = current_timestamp,"
-        " finished_at = NULL, cancel_requested = false WHERE id = ?",
+        " finished_at = NULL WHERE id = ?",
         [pid, pid_started, job_id],
     )
 
