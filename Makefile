@@ -40,6 +40,8 @@ test: install chromium
 
 bench: install
 	$(PY) benchmarks/generation.py
+	$(PY) benchmarks/review.py
+	$(PY) benchmarks/training.py
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any, Sequence
 
 from lumina.errors import InvalidInputError, NotFoundError
-from lumina.quality import heuristics
+from lumina.quality import textstats as heuristics
 from lumina.records import ReviewEvent, Sample, SampleFilter
 from lumina.store import connect, transaction
 from lumina.store import projects as store_projects
@@ -145,9 +145,12 @@ def _own_text(con, project_id: int, project: str, sample_id: int) -> dict[str, A
 
 
 def _rescore(con, sample_id: int) -> None:
+    from lumina.samples import text_hash
+    from lumina.store import quality as store_quality
+
     s = store_samples.get(con, sample_id)
     scores, found = heuristics.score(s.instruction, s.response, None, s.context)
-    store_samples.write_scores_many(con, [(sample_id, scores)])
+    store_quality.write_scores(con, [(sample_id, text_hash(s.instruction, s.response), scores)])
     store_samples.set_flags(con, sample_id, heuristics.SCORER, found)
 
 

@@ -6,7 +6,9 @@ from typing import Sequence
 
 import duckdb
 
-from lumina.quality import heuristics
+import hashlib
+
+from lumina.quality import textstats as heuristics  # v3: v2's signals plus language, echo, leftovers...
 from lumina.records import NewSample, Sample
 from lumina.store import connect
 from lumina.store import projects as store_projects
@@ -26,18 +28,25 @@ def write_many(con: duckdb.DuckDBPyConnection, project_id: int, samples: Sequenc
                finish_reasons: Sequence[str | None] | None = None,
                flags: Sequence[dict[str, dict] | None] | None = None) -> list[int]:
     """``write`` for many samples: three bulk statements instead of several per sample."""
+    from lumina.store import quality as store_quality
+
     ids = store_samples.insert_many(con, project_id, samples)
     finish_reasons = finish_reasons or [None] * len(samples)
     flags = flags or [None] * len(samples)
     scored, flagged = [], []
     for sid, s, fin, extra in zip(ids, samples, finish_reasons, flags):
         scores, found = heuristics.score(s.instruction, s.response, fin, s.context)
-        scored.append((sid, scores))
+        scored.append((sid, text_hash(s.instruction, s.response), scores))
         flagged += [(sid, f, heuristics.SCORER, d) for f, d in found.items()]
         flagged += [(sid, f, GENERATION_SCORER, d) for f, d in (extra or {}).items()]
-    store_samples.write_scores_many(con, scored)
+    store_quality.write_scores(con, scored)
     store_samples.add_flags_many(con, flagged)
     return ids
+
+
+def text_hash(instruction: str, response: str) -> str:
+    """What a score was computed from (equals the store's ``TEXT_HASH`` in SQL)."""
+    return hashlib.sha256(f"{instruction}\x1f{response}".encode("utf-8")).hexdigest()
 
 
 def list_for(project: str, status: str | None = None, limit: int | None = None, offset: int = 0,

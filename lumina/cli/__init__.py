@@ -11,8 +11,8 @@ import sys
 import click
 import typer
 
-from lumina.cli import (data_cmds, jobs_cmds, models_cmds, project_cmds, review_cmds, taxonomy_cmds,
-                        teacher_cmds, template_cmds, train_cmds)
+from lumina.cli import (data_cmds, jobs_cmds, models_cmds, project_cmds, quality_cmds, review_cmds,
+                        taxonomy_cmds, teacher_cmds, template_cmds, train_cmds)
 from lumina.errors import LuminaError
 
 app = typer.Typer(
@@ -28,8 +28,8 @@ app.add_typer(template_cmds.app, name="templates")
 app.add_typer(data_cmds.dataset_app, name="dataset")
 app.add_typer(review_cmds.app, name="review")
 app.add_typer(train_cmds.runs_app, name="runs")
-for fn in (data_cmds.import_, data_cmds.samples, project_cmds.generate, project_cmds.demo, train_cmds.train,
-           train_cmds.eval_, train_cmds.playground):
+for fn in (data_cmds.import_, data_cmds.samples, project_cmds.generate, project_cmds.demo, quality_cmds.score,
+           quality_cmds.map_, quality_cmds.policy, train_cmds.train, train_cmds.eval_, train_cmds.playground):
     app.command(name=fn.__name__.rstrip("_"))(fn)
 
 

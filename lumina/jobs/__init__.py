@@ -33,6 +33,8 @@ HANDLERS: dict[str, str] = {
     "train": "lumina.train_runs:run_train_job",
     "eval": "lumina.eval_runs:run_eval_job",
     "playground": "lumina.eval_runs:run_playground_job",
+    "score": "lumina.scoring:run_score_job",
+    "map": "lumina.mapping:run_map_job",
 }
 RESUMABLE = ("interrupted", "cancelled", "failed")
 

@@ -245,6 +245,40 @@ def m005_review_and_versions(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def m006_quality_and_map(con: duckdb.DuckDBPyConnection) -> None:
+    """Embeddings (computed once per sample text and model), the map's 2-D coordinates and
+    clusters, diversity figures over time, and the text a score was computed from (so a re-run
+    scores only what is new or changed)."""
+    con.execute(
+        """
+        ALTER TABLE scores ADD COLUMN input_hash VARCHAR;
+        CREATE TABLE embeddings (
+            sample_id   BIGINT NOT NULL,
+            model       VARCHAR NOT NULL,
+            text_hash   VARCHAR NOT NULL,
+            vector      FLOAT[] NOT NULL,
+            PRIMARY KEY (sample_id, model)
+        );
+        CREATE TABLE map_points (
+            project_id  BIGINT NOT NULL,
+            sample_id   BIGINT NOT NULL,
+            x           DOUBLE NOT NULL,
+            y           DOUBLE NOT NULL,
+            cluster     INTEGER,
+            PRIMARY KEY (project_id, sample_id)
+        );
+        CREATE SEQUENCE diversity_ids START 1;
+        CREATE TABLE diversity_metrics (
+            id          BIGINT PRIMARY KEY DEFAULT nextval('diversity_ids'),
+            project_id  BIGINT NOT NULL,
+            version_id  BIGINT,             -- NULL: the whole project at that time
+            created_at  TIMESTAMP NOT NULL DEFAULT current_timestamp,
+            metrics     JSON NOT NULL
+        );
+        """
+    )
+
+
 # The order is the schema's history. Append only.
 MIGRATIONS: list[tuple[int, str, Callable[[duckdb.DuckDBPyConnection], None]]] = [
     (1, "initial", m001_initial),
@@ -252,4 +286,5 @@ MIGRATIONS: list[tuple[int, str, Callable[[duckdb.DuckDBPyConnection], None]]] =
     (3, "job_result", m003_job_result),
     (4, "prompt_overrides", m004_prompt_overrides),
     (5, "review_and_versions", m005_review_and_versions),
+    (6, "quality_and_map", m006_quality_and_map),
 ]

@@ -72,6 +72,9 @@ def delete(con: duckdb.DuckDBPyConnection, project_id: int) -> None:
     for sql in (
         f"DELETE FROM scores WHERE sample_id IN ({sample_ids})",
         f"DELETE FROM flags WHERE sample_id IN ({sample_ids})",
+        f"DELETE FROM embeddings WHERE sample_id IN ({sample_ids})",
+        "DELETE FROM map_points WHERE project_id = ?",
+        "DELETE FROM diversity_metrics WHERE project_id = ?",
         f"DELETE FROM job_items WHERE job_id IN ({job_ids})",
         "DELETE FROM review_events WHERE project_id = ?",
         "DELETE FROM samples WHERE project_id = ?",
