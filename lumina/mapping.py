@@ -169,7 +169,7 @@ def _figures(p, ids, vecs, labels, texts) -> dict[str, Any]:
     leaves = [n["path"] for n in nodes if n["path"] not in parents]
     cov = diversity.coverage([node_of.get(i) for i in ids], leaves)
     return {**_pairwise(vecs, labels, [texts.get(i, "") for i in ids]),
-            "coverage": {k: cov[k] for k in cov if k != "counts"}}
+            "coverage": {k: cov[k] for k in cov if k not in ("counts", "share")}}
 
 
 # --- what the pages read ----------------------------------------------------------------------

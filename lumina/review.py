@@ -397,3 +397,23 @@ def agreement(project: str) -> Agreement:
 
 def random_seed() -> int:
     return random.randrange(1, 2**31)
+
+
+def flag(project: str, sample_ids: Sequence[int], flag_name: str, reviewer: str) -> int:
+    """Put a reviewer's flag on samples (e.g. from a map selection) for a later look; a flag is
+    no decision, so it is not a review event and leaves the status as it is."""
+    from lumina.store import quality as store_quality
+
+    reviewer = check_reviewer(reviewer)
+    name = (flag_name or "").strip().lower().replace(" ", "_")
+    if not re.fullmatch(r"[a-z][a-z0-9_-]{0,40}", name):
+        raise InvalidInputError("A flag name is a short word (letters, digits, '_' or '-'), e.g. 'check' or 'off-topic'.")
+    ids = list(dict.fromkeys(int(i) for i in sample_ids))
+    with connect() as con:
+        p = store_projects.get(con, project)
+        found = store_review.statuses(con, p.id, ids)
+        missing = [i for i in ids if i not in found]
+        if missing:
+            raise NotFoundError(f"No sample {missing[0]} in project '{project}'.")
+        store_samples.add_flags_many(con, [(i, name, "review", {"by": reviewer}) for i in ids])
+    return len(ids)

@@ -357,10 +357,3 @@ def number_field(model, field: str, value, label: str | None = None, key: str | 
         step=step if step is not None else (0.05 if kind is float else 1),
         help=info.description, key=key,
     )
-
-
-def not_built_yet(title: str, plan: str) -> Project | None:
-    """Header of a page whose feature is planned: says so plainly, returns the project if any."""
-    st.title(title)
-    st.info(f"**Not built yet.** {plan}", icon=":material/construction:")
-    return current_project()

@@ -1,29 +1,108 @@
-"""Quality (planned): scorers, histograms and thresholds. Today: the heuristic flags."""
+"""Quality: run scorers, see each score's distribution with a threshold, and preview then apply
+an automatic reject policy (recorded as review events, undoable)."""
 
+import html
+
+import plotly.graph_objects as go
 import streamlit as st
 
-from lumina import ui_queries
+from lumina import jobs, policy, review, scoring, ui_queries
+from lumina.records import SampleFilter
+from lumina.store import connect
+from lumina.store import quality as store_quality
 from pages import _common as ui
 
 ui.ensure_frame()
 
-project = ui.not_built_yet(
-    "Quality",
-    "This page will score every sample with an LLM judge (a rubric), the student's perplexity "
-    "and instruction-following difficulty, near-duplicate detection and benchmark "
-    "decontamination, then show a histogram per score with thresholds you can drag to flag or "
-    "reject samples in bulk. The cheap heuristic scores below are already computed as samples "
-    "are written.",
-)
-if project:
-    flags = ui_queries.flag_counts(project.name)
-    total = sum(ui_queries.status_counts(project.name).values())
-    st.subheader("Heuristic flags so far")
-    if flags:
-        st.dataframe([{"flag": f, "samples": n, "share": n / total if total else 0.0}
-                      for f, n in flags.items()],
-                     hide_index=True, column_config={
-                         "share": st.column_config.ProgressColumn("Share of samples", format="percent",
-                                                                  min_value=0.0, max_value=1.0)})
+project = ui.require_project()
+st.title("Quality")
+ui.show_flash()
+
+counts = ui_queries.status_counts(project.name)
+total = sum(counts.values())
+if not total:
+    st.info("No samples yet. Generate or import some first.", icon=":material/info:")
+    st.stop()
+
+st.subheader("Scorers")
+HELP = {
+    "heuristics": "Cheap text checks (length, repetition, refusals, truncation, language, template leftovers).",
+    "judge": f"The teacher ({project.teacher}) grades correctness, helpfulness, instruction following and "
+             "complexity 1-5 with a rationale.",
+    "ifd": f"Instruction-following difficulty with the student ({project.student}): >1 means the instruction "
+           "does not help predict the answer.",
+    "dedup": "Exact, near (MinHash) and semantic (embedding) duplicates; the best-scored copy stays.",
+    "decontam": "N-gram overlap and embedding matches against imported eval sets.",
+}
+cols = st.columns(len(scoring.SCORERS))
+for col, name in zip(cols, scoring.SCORERS):
+    with col:
+        label = name
+        if name in ("heuristics", "judge", "ifd"):
+            with ui.show_errors():
+                n = scoring.pending(project.name, name)
+                label = f"{name} ({n:,} to score)" if n else f"{name} (up to date)"
+        if st.button(label, key=f"q_run_{name}", help=HELP[name], width="stretch"):
+            with ui.show_errors():
+                job = scoring.start_scoring(project.name, scoring.ScoreParams(name))
+                ui.flash(f"Started {name} as job {job.id}.")
+                st.rerun()
+
+score_jobs = [j for j in jobs.list_jobs(project.id, limit=20) if j.kind == "score"]
+if any(j.status in ui.ACTIVE for j in score_jobs):
+    ui.live_jobs(lambda: [jobs.get(j.id) for j in score_jobs[:3]])
+
+st.subheader("Heuristic flags and other flags")
+flags = ui_queries.flag_counts(project.name)
+if flags:
+    st.dataframe([{"flag": f, "samples": n, "share": n / total} for f, n in flags.items()], hide_index=True,
+                 column_config={"share": st.column_config.ProgressColumn("Share of samples", format="percent",
+                                                                         min_value=0.0, max_value=1.0)})
+else:
+    st.caption(f"No flags on the {total} samples of {project.name}.")
+
+with connect() as con:
+    values = store_quality.all_metric_values(con, project.id)
+if values:
+    st.subheader("Distributions")
+    metric = st.selectbox("Score", list(values), key="q_metric",
+                          index=list(values).index("judge.overall") if "judge.overall" in values else 0)
+    v = values[metric]
+    lo, hi = float(min(v)), float(max(v))
+    if hi > lo:
+        keep = st.slider("Keep samples with a score of at least", lo, hi, lo, key=f"q_thr_{metric}")
+        passing = sum(x >= keep for x in v)
+        st.markdown(f"**{passing:,} of {len(v):,}** scored samples pass "
+                    f"({len(v) - passing:,} below); {total - len(v):,} have no {html.escape(metric)} score.")
     else:
-        st.caption(f"No flags on the {total} samples of {project.name}.")
+        keep = lo
+        st.caption(f"Every scored sample has {metric} = {lo:g}.")
+    fig = go.Figure(go.Histogram(x=v, nbinsx=40))
+    fig.add_vline(x=keep, line_dash="dash", line_color="red")
+    fig.update_layout(height=260, margin=dict(l=10, r=10, t=10, b=10), xaxis_title=metric, yaxis_title="samples")
+    st.plotly_chart(fig, key=f"q_hist_{metric}")
+
+st.subheader("Automatic policy")
+st.caption("Rules joined by **or**: a score comparison (`judge.overall < 3`, `ifd.ifd > 1`) or a flag name. "
+           "It rejects matching **pending** samples only, as review events you can undo.")
+rule = st.text_input("Reject if", value="judge.overall < 3 or duplicate or contaminated", key="q_policy")
+reviewer = st.session_state.get("reviewer") or review.default_reviewer()
+with ui.show_errors():
+    pv = policy.preview(project.name, rule)
+    st.markdown(f"**{len(pv.ids):,}** pending samples match: "
+                + ", ".join(f"`{html.escape(k)}` {n:,}" for k, n in pv.per_rule.items()))
+    if pv.ids:
+        shown = ui_queries.filtered_page(project.name, SampleFilter(ids=pv.ids[:20]), limit=20)[0]
+        with st.expander(f"First {len(shown)} of them"):
+            for s in shown:
+                st.markdown(f"**{s.id}** · " + " ".join(f":orange-badge[{html.escape(f)}]" for f in s.flags))
+                st.text(s.instruction[:300])
+    a, b = st.columns([1, 3])
+    if a.button(f"Apply: reject {len(pv.ids):,}", type="primary", key="q_apply", disabled=not pv.ids):
+        res = policy.apply(project.name, rule, reviewer)
+        ui.flash(f"Rejected {res.decided:,} samples by policy '{pv.text}' as {reviewer}. Undo reverses all of them.")
+        st.rerun()
+    if b.button("Undo my last decision", key="q_undo"):
+        res = review.undo(project.name, reviewer)
+        ui.flash(f"Undid {res.action} of {len(res.sample_ids):,} samples.")
+        st.rerun()

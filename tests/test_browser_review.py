@@ -89,3 +89,48 @@ def test_review_page_is_inert_and_keyboard_driven(lumina_home):
             browser.close()
     finally:
         stop(server)
+
+
+def test_diversity_map_selection_in_chromium(lumina_home, bundled_model_dir):
+    """The map renders (WebGL) and a lasso over it selects samples for bulk actions."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from lumina import jobs, mapping
+
+    p = projects.create_project("map-check", teacher="transformers:smollm2-135m-instruct", check_reachable=False)
+    texts = ["How do volcanoes form?", "What is a black hole?", "How do I bake sourdough?", "Why is the sea blue?",
+             "How do vaccines work?", "What is inflation?", "How do I tune a guitar?", "Why do cats purr?"]
+    with connect() as con:
+        samples.write_many(con, p.id, [NewSample(
+            mode="import", instruction=t, response=f"A short answer about: {t}", node_path=f"Topic {k % 3}",
+            messages=[{"role": "user", "content": t}, {"role": "assistant", "content": "answer"}])
+            for k, t in enumerate(texts)])
+    assert jobs.wait(mapping.start_map("map-check", mapping.MapParams()).id, timeout_s=300).status == "done"
+    port = free_port()
+    server = start_streamlit(port, env={"LUMINA_HOME": str(lumina_home)})
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1200})
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(f"http://127.0.0.1:{port}/diversity")
+            drag = page.locator(".js-plotly-plot .nsewdrag").first
+            expect(drag).to_be_attached(timeout=30_000)
+            page.wait_for_timeout(1000)
+            box = drag.bounding_box()
+            x0, y0, w, h = box["x"] + 3, box["y"] + 3, box["width"] - 6, box["height"] - 6
+            page.mouse.move(x0, y0)
+            page.mouse.down()
+            for x, y in ((x0 + w, y0), (x0 + w, y0 + h), (x0, y0 + h), (x0, y0 + 1)):
+                page.mouse.move(x, y, steps=8)
+            page.mouse.up()
+            expect(page.get_by_text("Selected: 8 samples")).to_be_visible(timeout=20_000)
+            page.get_by_role("button", name="Flag all").click()
+            wait_for(lambda: all("check" in s.flags for s in list_for("map-check")), timeout=20,
+                     what="the selection to be flagged")
+            assert page.locator('[data-testid="stException"]').count() == 0
+            assert not errors, errors
+            browser.close()
+    finally:
+        stop(server)

@@ -134,7 +134,8 @@ def embeddings(con: duckdb.DuckDBPyConnection, project_id: int, model: str, ids:
     if ids is not None:
         sql += " AND e.sample_id IN (SELECT unnest(?))"
         params.append(list(ids))
-    tbl = con.sql(sql + " ORDER BY e.sample_id", params=params).to_arrow_table()
+    # A cursor: the caller may have left a result open, and a relation needs a clean connection.
+    tbl = con.cursor().sql(sql + " ORDER BY e.sample_id", params=params).to_arrow_table()
     out_ids = tbl.column("sample_id").to_pylist()
     if not out_ids:
         return [], np.zeros((0, 0), dtype=np.float32)
@@ -179,7 +180,7 @@ def map_rows(con: duckdb.DuckDBPyConnection, project_id: int, metric: str | None
     """The map page's one query: every placed sample with what it can be coloured by (an Arrow
     table: id, x, y, cluster, node, status, flags, instruction preview, metric value)."""
     scorer, _, name = (metric or "").partition(".")
-    tbl = con.sql(
+    tbl = con.cursor().sql(
         "SELECT p.sample_id AS id, p.x, p.y, p.cluster, coalesce(s.node_path, '(none)') AS node, s.status,"
         " coalesce((SELECT string_agg(f.flag, ', ' ORDER BY f.flag) FROM flags f WHERE f.sample_id = s.id), '') AS flags,"
         " left(s.instruction, 160) AS instruction,"
