@@ -103,6 +103,10 @@ EXAMPLE_CONTEXT: dict[str, dict[str, Any] | list[dict[str, Any]]] = {
                           "answer": "About 6,650 km."},
     "evolve/instruction": {"instruction": "Explain photosynthesis.", "response": "Plants turn light into sugar.",
                            "operation": "deepen"},
+    "judge/rubric": {"instruction": "Explain photosynthesis.", "response": "Plants turn light into sugar."},
+    "judge/contamination": {"sample": "How long is the Nile river?", "eval_item": "What is the length of the Nile?"},
+    "judge_pairwise/verdict": {"question": "Why is the sky blue?", "response_1": "Rayleigh scattering.",
+                               "response_2": "Because of the ocean."},
 }
 
 

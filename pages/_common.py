@@ -221,6 +221,10 @@ def job_panel(job: Job, project: Project | None = None) -> None:
                     else "propose sub-topics") + f" · {p.get('n')} per node"
         elif job.kind == "train":
             what = f"train · run {p.get('run_id')} · version {p.get('version')}"
+        elif job.kind == "score":
+            what = f"score · {p.get('scorer')}"
+        elif job.kind == "map":
+            what = "diversity map" + (" · refit" if p.get("refit") else "")
         elif job.kind == "playground":
             what = f"playground · run {p.get('run_id')}"
         elif job.kind == "eval":
@@ -233,7 +237,9 @@ def job_panel(job: Job, project: Project | None = None) -> None:
                     f":gray[{html.escape(what)} · created {when}]")
         finished = job.done + job.failed
         frac = min(finished / job.total, 1.0) if job.total else 0.0
-        unit = {"train": "steps", "eval": "steps"}.get(job.kind, "items")
+        per_sample = job.kind == "score" and p.get("scorer") in ("heuristics", "judge", "ifd")
+        unit = "samples" if per_sample else {"train": "steps", "eval": "steps", "map": "steps",
+                                              "score": "steps"}.get(job.kind, "items")
         if job.total:
             label = f"{finished} / {job.total} {unit}"
         else:
@@ -249,7 +255,7 @@ def job_panel(job: Job, project: Project | None = None) -> None:
             facts.append(f"ETA **{duration(job.eta_s)}**")
         elif job.started_at and job.finished_at:
             facts.append(f"took **{duration((job.finished_at - job.started_at).total_seconds())}**")
-        if job.kind != "train":
+        if job.kind in ("generate", "expand", "probe", "eval") or (job.kind == "score" and p.get("scorer") == "judge"):
             facts.append(f"teacher `{_job_teacher(job, project)}`")
         st.markdown(" · ".join(facts))
         if job.error:
@@ -357,3 +363,28 @@ def number_field(model, field: str, value, label: str | None = None, key: str | 
         step=step if step is not None else (0.05 if kind is float else 1),
         help=info.description, key=key,
     )
+
+
+# ---------------------------------------------------------------- prompt templates
+
+def template_editor(project_name: str, t) -> None:
+    """A prompt template with its variables, saved per project (every version kept)."""
+    from lumina import prompts
+
+    st.markdown(f"**{t.key}** · in use: `{t.ref}`" + (" (this project's wording)" if t.override else ""))
+    variables = ", ".join(f"`{v}`" for v in prompts.variables(t.key)) or "none"
+    edited = st.text_area(t.key, t.source, height=180, key=f"tpl_{t.key}_{t.ref}", label_visibility="collapsed",
+                          help=f"Jinja template. Variables: {variables}.")
+    st.caption(f"Variables this step provides: {variables}. Saving keeps every earlier version; samples record "
+               "the version that wrote them.")
+    row = st.container(horizontal=True)
+    if row.button("Save for this project", key=f"tpl_save_{t.key}", disabled=edited == t.source):
+        with show_errors():
+            saved = prompts.save_override(project_name, t.mode, t.step, edited)
+            flash(f"{t.key} now uses {saved.ref} in {project_name}.")
+            st.rerun()
+    if t.override and row.button("Back to the built-in", key=f"tpl_reset_{t.key}"):
+        with show_errors():
+            back = prompts.reset_override(project_name, t.mode, t.step)
+            flash(f"{t.key} uses the built-in {back.ref} again.")
+            st.rerun()

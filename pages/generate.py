@@ -107,31 +107,11 @@ elif mode == "taxonomy":
 # ---------------------------------------------------------------- prompt templates
 
 
-def template_editor(t: prompts.Template) -> None:
-    st.markdown(f"**{t.key}** · in use: `{t.ref}`" + (" (this project's wording)" if t.override else ""))
-    variables = ", ".join(f"`{v}`" for v in prompts.variables(t.key)) or "none"
-    edited = st.text_area(t.key, t.source, height=180, key=f"tpl_{t.key}_{t.ref}", label_visibility="collapsed",
-                          help=f"Jinja template. Variables: {variables}.")
-    st.caption(f"Variables this step provides: {variables}. Saving keeps every earlier version; samples record "
-               "the version that wrote them.")
-    row = st.container(horizontal=True)
-    if row.button("Save for this project", key=f"tpl_save_{t.key}", disabled=edited == t.source):
-        with ui.show_errors():
-            saved = prompts.save_override(project.name, t.mode, t.step, edited)
-            ui.flash(f"{t.key} now uses {saved.ref} in {project.name}.")
-            st.rerun()
-    if t.override and row.button("Back to the built-in", key=f"tpl_reset_{t.key}"):
-        with ui.show_errors():
-            back = prompts.reset_override(project.name, t.mode, t.step)
-            ui.flash(f"{t.key} uses the built-in {back.ref} again.")
-            st.rerun()
-
-
 with ui.show_errors():
     templates = templates_for(mode, project.id)
     with st.expander("Prompt templates: " + ", ".join(t.ref for t in templates)):
         for t in templates:
-            template_editor(t)
+            ui.template_editor(project.name, t)
 
 # ---------------------------------------------------------------- settings
 d = GenerateParams()

@@ -82,6 +82,14 @@ if values:
     fig.update_layout(height=260, margin=dict(l=10, r=10, t=10, b=10), xaxis_title=metric, yaxis_title="samples")
     st.plotly_chart(fig, key=f"q_hist_{metric}")
 
+with st.expander("Judge rubric (the prompt the judge grades with; per project, versioned)"):
+    from lumina import prompts
+
+    with ui.show_errors():
+        ui.template_editor(project.name, prompts.for_project(project.id, "judge", "rubric"))
+        st.caption("Changing the rubric changes the judge's scorer version, so the next judge run re-grades "
+                   "every sample.")
+
 st.subheader("Automatic policy")
 st.caption("Rules joined by **or**: a score comparison (`judge.overall < 3`, `ifd.ifd > 1`) or a flag name. "
            "It rejects matching **pending** samples only, as review events you can undo.")
