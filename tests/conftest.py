@@ -17,6 +17,8 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("LUMINA_MODELS_DIR", str(REPO / ".cache" / "test-models"))
+# numba's compiled UMAP code, shared by every test's worker processes (a cold JIT costs ~60 s).
+os.environ.setdefault("NUMBA_CACHE_DIR", str(REPO / ".cache" / "numba"))
 # vLLM on 2 CPU cores: keep both cores and give the KV cache an explicit size (STACK.md).
 os.environ.setdefault("VLLM_CPU_NUM_OF_RESERVED_CPU", "0")
 os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
