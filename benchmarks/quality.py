@@ -10,6 +10,10 @@
           umap.UMAP with the same parameters, on unit vectors around 20 random directions.
           ``diversity.warm_up()`` compiles numba's functions first (both sides then run
           compiled code); its time is printed too.
+- map:    the Diversity page's data query at --n-map samples placed on the map (id, x, y,
+          cluster, node, status, flags, instruction preview, a colour score): Lumina's
+          ``mapping.map_data`` (connect, project lookup, one query, Arrow out) vs the same query
+          on an already open connection.
 Ratios are lumina/raw rates (> 1 = Lumina faster). Best of --repeat runs per side, since the
 2-core machines here are often shared.
 
@@ -195,13 +199,57 @@ def bench_umap(n: int, n_new: int, repeat: int) -> None:
         print(f"{'umap save / load':28} {t_save:.2f} s / {t_load:.2f} s, {path.stat().st_size / 1e6:.0f} MB", flush=True)
 
 
+def bench_map(n: int, repeat: int) -> None:
+    import duckdb
+    import numpy as np
+
+    from lumina import mapping, projects, samples
+    from lumina.config import settings
+    from lumina.records import NewSample, Score
+    from lumina.store import connect
+    from lumina.store import quality as store_quality
+    from lumina.store import samples as store_samples
+
+    p = projects.create_project(f"map-bench-{n}", teacher="transformers:smollm2-135m-instruct", check_reachable=False)
+    t0 = time.monotonic()
+    rng = np.random.default_rng(0)
+    for start in range(0, n, 10_000):
+        batch = [NewSample(mode="import", instruction=f"Question {i} about topic {i % 97}: how does it work?",
+                           response=f"Answer {i}.", node_path=f"Area {i % 10} > Topic {i % 97}",
+                           messages=[{"role": "user", "content": f"Question {i}"}, {"role": "assistant", "content": "A"}])
+                 for i in range(start, min(n, start + 10_000))]
+        with connect() as con:
+            ids = samples.write_many(con, p.id, batch)
+            store_samples.write_scores_many(con, [(i, [Score("judge", "1", "overall", float(i % 5 + 1))]) for i in ids])
+            store_quality.put_points(con, p.id, ids, rng.normal(size=(len(ids), 2)), rng.integers(0, 12, len(ids)))
+    print(f"{'map data: fill':28} {n} samples in {time.monotonic() - t0:.0f} s", flush=True)
+
+    def lumina():
+        tbl = mapping.map_data(p.name, "judge.overall")
+        assert tbl.num_rows == n
+
+    con = duckdb.connect(str(settings().db_path))
+
+    def raw():
+        tbl = con.sql(store_quality.MAP_SQL, params={"pid": p.id, "scorer": "judge", "metric": "overall"}
+                      ).to_arrow_table()
+        assert tbl.num_rows == n
+
+    t_raw, _ = best(raw, repeat)
+    con.close()
+    t_lum, _ = best(lumina, repeat)
+    row(f"map data query {n // 1000}k", "rows/s", n / t_raw, n / t_lum,
+        f"(raw {t_raw * 1000:.0f} ms: the same query on an open connection; lumina {t_lum * 1000:.0f} ms with connect)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n-embed", type=int, default=2000)
     ap.add_argument("--n-dedup", type=int, default=100_000)
     ap.add_argument("--n-umap", type=int, default=20_000)
     ap.add_argument("--n-new", type=int, default=1000)
-    ap.add_argument("--only", default="embed,dedup,umap")
+    ap.add_argument("--n-map", type=int, default=100_000)
+    ap.add_argument("--only", default="embed,dedup,umap,map")
     ap.add_argument("--repeat", type=int, default=2)
     args = ap.parse_args()
     os.environ.setdefault("LUMINA_HOME", tempfile.mkdtemp(prefix="lumina-bench-"))
@@ -214,6 +262,8 @@ def main() -> None:
         bench_dedup(args.n_dedup, args.repeat)
     if "umap" in only:
         bench_umap(args.n_umap, args.n_new, args.repeat)
+    if "map" in only:
+        bench_map(args.n_map, args.repeat)
 
 
 if __name__ == "__main__":
