@@ -311,17 +311,17 @@ def _similar(con, project_id: int, sample: Sample, k: int = 5, pool: int = 500) 
     words = set(_WORD.findall(sample.instruction.lower()))
     if not words:
         return []
-    others = store_samples.list_samples(con, project_id, node=sample.node_path, limit=pool, with_scores=False,
-                                        newest_first=True)
     scored = []
-    for o in others:
-        if o.id == sample.id:
+    for sid, text in store_review.recent_instructions(con, project_id, sample.node_path, pool):
+        if sid == sample.id:
             continue
-        ow = set(_WORD.findall(o.instruction.lower()))
+        ow = set(_WORD.findall(text.lower()))
         if ow:
-            scored.append((o, len(words & ow) / len(words | ow)))
+            scored.append((sid, len(words & ow) / len(words | ow)))
     scored.sort(key=lambda t: -t[1])
-    return [t for t in scored[:k] if t[1] > 0]
+    top = [t for t in scored[:k] if t[1] > 0]
+    found = store_samples.get_many(con, [sid for sid, _ in top])
+    return [(found[sid], sim) for sid, sim in top if sid in found]
 
 
 # --- progress and agreement -------------------------------------------------------------------

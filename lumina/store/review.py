@@ -247,3 +247,14 @@ def batch_events(con: duckdb.DuckDBPyConnection, project_id: int, reviewer: str,
         [project_id, reviewer, batch, project_id],
     ).fetchall()
     return [_event(r) for r in rows]
+
+
+def recent_instructions(con: duckdb.DuckDBPyConnection, project_id: int, node: str | None,
+                        limit: int) -> list[tuple[int, str]]:
+    """(id, instruction) of the node's latest samples (any node when ``node`` is None)."""
+    sql = "SELECT id, instruction FROM samples WHERE project_id = ?"
+    params: list[Any] = [project_id]
+    if node is not None:
+        sql += " AND node_path = ?"
+        params.append(node)
+    return con.execute(sql + " ORDER BY id DESC LIMIT ?", [*params, limit]).fetchall()
