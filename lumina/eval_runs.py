@@ -38,7 +38,7 @@ def check_request(project: str, req: EvalRequest) -> None:
     from lumina import importers, train_runs
 
     run = train_runs.get_run(project, req.run_id)
-    train_runs.model_of(run)  # weights exist
+    train_runs.model_of(run, prepare=False)  # weights exist
     if req.prompts < 0 or req.max_new_tokens < 1 or req.max_items < 1:
         raise InvalidInputError("prompts must be >= 0, max_new_tokens and max_items >= 1.")
     if not 0 < req.forgetting_threshold < 1:
@@ -218,6 +218,6 @@ def start_playground(project: str, run_id: int, prompt: str, max_new_tokens: int
     if not prompt.strip():
         raise InvalidInputError("Type a prompt first.")
     run = train_runs.get_run(project, run_id)
-    train_runs.model_of(run)
+    train_runs.model_of(run, prepare=False)
     return jobs.submit("playground", run.project_id, {"run_id": run_id, "prompt": prompt,
                                                       "max_new_tokens": max_new_tokens})

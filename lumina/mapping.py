@@ -125,8 +125,8 @@ def run_map_job(job_id: int, worker) -> None:
         store_projects.update(con, p.id, settings={**(fresh.settings or {}), "map": meta})
         store_quality.add_metrics(con, p.id, None, figures)
         for v in _versions(con, p.id):
-            vids = [i for i in v.train_ids + v.eval_ids]
-            keep = [k for k, i in enumerate(ids) if i in set(vids)]
+            vids = set(v.train_ids + v.eval_ids)
+            keep = [k for k, i in enumerate(ids) if i in vids]
             if keep:
                 store_quality.add_metrics(con, p.id, v.id, {**_pairwise(vecs[keep], labels[keep],
                                                                         [texts.get(ids[k], "") for k in keep]),

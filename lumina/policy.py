@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from lumina.errors import InvalidInputError
 from lumina.records import SampleFilter
 
-_RULE = re.compile(r"^\s*([A-Za-z_][\w]*(?:\.[\w]+)?)\s*(<=|>=|<|>)\s*(-?[\d.]+)\s*$")
+_RULE = re.compile(r"^\s*([A-Za-z_][\w]*(?:\.[\w]+)?)\s*(<=|>=|<|>)\s*(-?\d+(?:\.\d+)?)\s*$")
 _FLAG = re.compile(r"^\s*([A-Za-z_][\w-]*)\s*$")
 _ALIASES = {"judge": "judge.overall", "ifd": "ifd.ifd"}
 
@@ -95,4 +95,5 @@ def apply(project: str, text: str, reviewer: str):
     pv = preview(project, text)
     if not pv.ids:
         raise InvalidInputError("The policy matches no pending sample; nothing to apply.")
-    return decide(project, pv.ids, "reject", reviewer, reason=f"policy: {pv.text}", policy=pv.text)
+    return decide(project, pv.ids, "reject", reviewer, reason=f"policy: {pv.text}", policy=pv.text,
+                  only_status="pending")

@@ -53,7 +53,8 @@ class DecisionResult:
 
 
 def decide(project: str, sample_ids: Sequence[int], action: str, reviewer: str,
-           reason: str | None = None, policy: str | None = None) -> DecisionResult:
+           reason: str | None = None, policy: str | None = None,
+           only_status: str | None = None) -> DecisionResult:
     """Approve or reject samples (one or many: a bulk action is one batch, undone at once).
 
     A decision is recorded even when the status does not change: with double review the second
@@ -76,6 +77,10 @@ def decide(project: str, sample_ids: Sequence[int], action: str, reviewer: str,
             if missing:
                 shown = ", ".join(map(str, missing[:5])) + (" …" if len(missing) > 5 else "")
                 raise NotFoundError(f"No sample {shown} in project '{project}'.")
+            if only_status:  # checked inside the transaction: a decision made meanwhile is kept
+                ids = [i for i in ids if current[i] == only_status]
+                if not ids:
+                    return DecisionResult(batch, 0, 0)
             after: dict[str, Any] = {"status": new_status, "batch": batch}
             if policy:
                 after["policy"] = policy
@@ -89,23 +94,28 @@ def decide(project: str, sample_ids: Sequence[int], action: str, reviewer: str,
 
 def _edited_messages(messages: list[dict[str, str]], old_instruction: str, new_instruction: str,
                      new_response: str) -> list[dict[str, str]]:
-    """The chat form after an edit: the last assistant turn becomes the new response; in the user
-    turn before it the instruction is replaced where it stands (a grounded sample's passage that
-    opens the turn stays)."""
+    """The chat form after an edit. The response is the last assistant turn. The instruction is
+    the user turn that holds it (the first one for imported multi-turn chats, the last for
+    generated ones); only that text is replaced, at its last occurrence, so a grounded passage
+    opening the turn stays. Turns an edit did not touch stay as they were."""
     out = [dict(m) for m in messages]
     a = max((k for k, m in enumerate(out) if m["role"] == "assistant"), default=None)
     if a is None:
         out.append({"role": "assistant", "content": new_response})
-        a = len(out) - 1
     else:
         out[a]["content"] = new_response
-    u = max((k for k, m in enumerate(out[:a]) if m["role"] == "user"), default=None)
-    if u is None:
-        out.insert(a, {"role": "user", "content": new_instruction})
-    elif old_instruction and old_instruction in out[u]["content"]:
-        out[u]["content"] = out[u]["content"].replace(old_instruction, new_instruction, 1)
+    if new_instruction == old_instruction:
+        return out
+    users = [k for k, m in enumerate(out) if m["role"] == "user"]
+    holding = [k for k in users if old_instruction and old_instruction in out[k]["content"]]
+    if holding:
+        k = holding[0]
+        head, _, tail = out[k]["content"].rpartition(old_instruction)
+        out[k]["content"] = head + new_instruction + tail
+    elif users:
+        out[users[0]]["content"] = new_instruction
     else:
-        out[u]["content"] = new_instruction
+        out.insert(0, {"role": "user", "content": new_instruction})
     return out
 
 
@@ -151,6 +161,9 @@ def _rescore(con, sample_id: int) -> None:
     s = store_samples.get(con, sample_id)
     scores, found = heuristics.score(s.instruction, s.response, None, s.context)
     store_quality.write_scores(con, [(sample_id, text_hash(s.instruction, s.response), scores)])
+    # Grades of the old text (judge, IFD) no longer describe it: the next run of those scorers
+    # grades the new text instead of filters and policies acting on stale numbers.
+    store_quality.drop_scores(con, sample_id, keep=(heuristics.SCORER,))
     store_samples.set_flags(con, sample_id, heuristics.SCORER, found)
 
 

@@ -255,9 +255,10 @@ def artefacts(run: TrainingRun) -> dict[str, str]:
     return {n: str(d / n) for n in names if (d / n).exists()}
 
 
-def model_of(run: TrainingRun) -> tuple[str, str | None]:
+def model_of(run: TrainingRun, prepare: bool = True) -> tuple[str, str | None]:
     """(base model path, adapter folder or None) to load the tuned student: an adapter run loads
-    the base plus adapter/; a full fine-tune loads model/ alone."""
+    the base plus adapter/; a full fine-tune loads model/ alone. ``prepare=False`` only checks
+    (the bundled base is converted on first use, which takes a while: workers do that)."""
     from lumina.train.config import resolve_base_model
 
     d = Path(run.run_dir or "")
@@ -265,7 +266,7 @@ def model_of(run: TrainingRun) -> tuple[str, str | None]:
         base = resolve_base_model(run.base_model)
         from lumina import models
 
-        if run.base_model.strip().lower() == models.SMOLLM2:
+        if prepare and run.base_model.strip().lower() == models.SMOLLM2:
             base = str(models.prepare_smollm2())
         return base, str(d / "adapter")
     if (d / "model").is_dir():

@@ -134,6 +134,8 @@ def require_project() -> Project:
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 # A Markdown link or image whose target runs code: `[x](javascript:...)`, `![x](data:...)`.
 _UNSAFE_LINK = re.compile(r"\]\(\s*(?=(?:javascript|vbscript|data|file)\s*:)", re.IGNORECASE)
+# A reference-style link definition to such a target: `[1]: javascript:...`.
+_UNSAFE_REF = re.compile(r"^(\s{0,3}\[[^\]]+\]):(?=\s*(?:javascript|vbscript|data|file)\s*:)", re.IGNORECASE)
 
 
 def escape_for_markdown(text: str) -> str:
@@ -146,7 +148,7 @@ def escape_for_markdown(text: str) -> str:
             if m and not (m.group(1)[0] == "`" and "`" in line[m.end():]):  # an opening fence
                 fence = m.group(1)
             # "]\(" is no link: the target stays visible as text instead of becoming a link.
-            out.append(_UNSAFE_LINK.sub(r"]\\(", html.escape(line)))
+            out.append(_UNSAFE_REF.sub(r"\1\\:", _UNSAFE_LINK.sub(r"]\\(", html.escape(line))))
         else:
             if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) \
                     and not line[m.end():].strip():
@@ -388,3 +390,25 @@ def template_editor(project_name: str, t) -> None:
             back = prompts.reset_override(project_name, t.mode, t.step)
             flash(f"{t.key} uses the built-in {back.ref} again.")
             st.rerun()
+
+
+# ---------------------------------------------------------------- who is reviewing
+
+REVIEWER_KEY = "reviewer"  # a plain session key (not a widget's), so it survives page switches
+
+
+def logged_in_user() -> str | None:
+    try:
+        if getattr(st.user, "is_logged_in", False):
+            return st.user.get("email") or st.user.get("name")
+    except Exception:  # st.user without an auth section raises on some keys: then nobody is signed in
+        return None
+    return None
+
+
+def current_reviewer() -> str:
+    """The signed-in user (``st.user``) when auth is configured, else the name typed on the Review
+    page in this browser session, else the default (``$LUMINA_REVIEWER`` or the OS user)."""
+    from lumina.review import default_reviewer
+
+    return logged_in_user() or st.session_state.get(REVIEWER_KEY) or default_reviewer()

@@ -42,7 +42,7 @@ if go:
         with st.spinner("Freezing…"):
             v = datasets.freeze(project.name, name, eval_fraction, int(seed),
                                 datasets.MixSource(source, ratio) if source else None,
-                                created_by=st.session_state.get("reviewer"))
+                                created_by=ui.current_reviewer())
         mixed = v.lineage.get("mix")
         ui.flash(f"Froze {v.name}: {v.counts.get('train', 0):,} train, {v.counts.get('eval', 0):,} eval"
                  + (f", {mixed['rows_used']:,} general rows mixed in." if mixed else "."))
@@ -80,7 +80,7 @@ with tab_export:
             out = datasets.export_version(project.name, chosen, fmt, datasets.export_folder(project.name, chosen, fmt))
             st.session_state["ds_exported"] = str(out)
     done = st.session_state.get("ds_exported")
-    if done and done.endswith(f"{chosen}-{fmt}"):
+    if done and done == str(datasets.export_folder(project.name, chosen, fmt)):
         from pathlib import Path
 
         st.success(f"Written to `{done}` (with README.md, the dataset card).", icon=":material/check_circle:")

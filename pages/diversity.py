@@ -69,7 +69,10 @@ else:
     for k, v in enumerate(data[key]):
         name = (clusters.get(str(v), f"cluster {v}") if key == "cluster" else (v or "(none)"))
         groups.setdefault(name, []).append(k)
-    for name, idx in sorted(groups.items(), key=lambda kv: -len(kv[1]))[:40]:
+    ranked = sorted(groups.items(), key=lambda kv: -len(kv[1]))
+    if len(ranked) > 40:  # a legend of hundreds helps nobody; every point stays on the map
+        ranked = ranked[:39] + [(f"other ({len(ranked) - 39} groups)", [k for _, idx in ranked[39:] for k in idx])]
+    for name, idx in ranked:
         fig.add_trace(go.Scattergl(x=[data["x"][k] for k in idx], y=[data["y"][k] for k in idx], mode="markers",
                                    name=html.escape(str(name))[:60], customdata=[data["id"][k] for k in idx],
                                    text=[hover[k] for k in idx], hoverinfo="text", marker=dict(size=5)))
@@ -81,7 +84,7 @@ points = (event.selection.points if event and event.selection else []) or []
 selected = sorted({int(p["customdata"]) for p in points if p.get("customdata") is not None})
 if selected:
     st.subheader(f"Selected: {len(selected):,} samples")
-    reviewer = st.session_state.get("reviewer") or review.default_reviewer()
+    reviewer = ui.current_reviewer()
     b1, b2, b3, b4 = st.columns([1, 1, 2, 1], vertical_alignment="bottom")
     if b1.button("Approve all", key="dv_approve"):
         with ui.show_errors():
@@ -115,7 +118,7 @@ if history:
     m[1].metric("Mean cosine distance", f"{latest['mean_cosine_distance']:.3f}")
     m[2].metric("Distinct-2", f"{latest['distinct_2']:.3f}", help="Share of distinct word bigrams.")
     cov = latest.get("coverage") or {}
-    if cov.get("leaf_coverage") is not None:
+    if cov.get("leaf_coverage") is not None and rows:
         m[3].metric("Leaves covered", f"{cov['leaf_coverage']:.0%}")
     shares = latest.get("cluster_shares") or {}
     if shares:

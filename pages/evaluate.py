@@ -31,7 +31,7 @@ with st.expander("General eval sets (for the forgetting check)", expanded=not se
                "benchmark to see whether tuning cost the student what it knew.")
     import_box(project.name, "evalset", key="ev_import")
 c1, c2, c3 = st.columns([3, 1, 1])
-chosen_sets = c1.multiselect("Check forgetting on", list(sets), default=list(sets)[:3], key="ev_sets",
+chosen_sets = c1.multiselect("Check forgetting on", list(sets), key="ev_sets",
                              format_func=lambda n: f"{n} ({sets[n]} items)")
 prompts = c2.number_input("Prompts to answer", 0, 500, 20, key="ev_prompts")
 judge = c3.toggle("Pairwise judge", value=True, key="ev_judge",

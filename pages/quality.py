@@ -94,17 +94,18 @@ st.subheader("Automatic policy")
 st.caption("Rules joined by **or**: a score comparison (`judge.overall < 3`, `ifd.ifd > 1`) or a flag name. "
            "It rejects matching **pending** samples only, as review events you can undo.")
 rule = st.text_input("Reject if", value="judge.overall < 3 or duplicate or contaminated", key="q_policy")
-reviewer = st.session_state.get("reviewer") or review.default_reviewer()
+reviewer = ui.current_reviewer()
 with ui.show_errors():
     pv = policy.preview(project.name, rule)
     st.markdown(f"**{len(pv.ids):,}** pending samples match: "
-                + ", ".join(f"`{html.escape(k)}` {n:,}" for k, n in pv.per_rule.items()))
+                + ", ".join(f"`{k}` {n:,}" for k, n in pv.per_rule.items()))
     if pv.ids:
         shown = ui_queries.filtered_page(project.name, SampleFilter(ids=pv.ids[:20]), limit=20)[0]
         with st.expander(f"First {len(shown)} of them"):
             for s in shown:
                 st.markdown(f"**{s.id}** · " + " ".join(f":orange-badge[{html.escape(f)}]" for f in s.flags))
                 st.text(s.instruction[:300])
+    st.caption(f"Decisions are recorded as **{html.escape(reviewer)}**.")
     a, b = st.columns([1, 3])
     if a.button(f"Apply: reject {len(pv.ids):,}", type="primary", key="q_apply", disabled=not pv.ids):
         res = policy.apply(project.name, rule, reviewer)

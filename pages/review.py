@@ -24,24 +24,20 @@ ALL_NODES = "all nodes"
 
 # ---------------------------------------------------------------- who is reviewing
 
-def _logged_in_user() -> str | None:
-    try:
-        if getattr(st.user, "is_logged_in", False):
-            return st.user.get("email") or st.user.get("name")
-    except Exception:  # st.user without an auth section raises on some keys; then there is no login
-        return None
-    return None
-
-
-login = _logged_in_user()
+login = ui.logged_in_user()
 if login:
     reviewer = login
     st.caption(f"Reviewing as **{html.escape(login)}** (signed in).")
 else:
-    if "reviewer" not in st.session_state:
-        st.session_state["reviewer"] = review.default_reviewer()
-    reviewer = st.sidebar.text_input("Reviewer", key="reviewer",
-                                     help="Your name on every decision you make in this browser tab.").strip()
+    def _set_reviewer() -> None:
+        st.session_state[ui.REVIEWER_KEY] = " ".join(st.session_state["reviewer_input"].split())
+
+    if "reviewer_input" not in st.session_state:
+        st.session_state["reviewer_input"] = ui.current_reviewer()
+    st.session_state.setdefault(ui.REVIEWER_KEY, st.session_state["reviewer_input"])
+    st.sidebar.text_input("Reviewer", key="reviewer_input", on_change=_set_reviewer,
+                          help="Your name on every decision you make in this browser session.")
+    reviewer = st.session_state[ui.REVIEWER_KEY]
 if not reviewer:
     st.warning("Type your name under **Reviewer** in the sidebar: every decision records who made it.")
     st.stop()
@@ -84,6 +80,7 @@ def _reject(sample_id: int) -> str:
     review.decide(project.name, [sample_id], "reject", reviewer, reason=reason)
     _count_done()
     st.session_state["review_reason_text"] = ""
+    st.session_state["review_reason"] = None  # a reason is for one sample, not every later one
     return f"Rejected sample {sample_id}" + (f" ({reason})." if reason else ".")
 
 
@@ -132,7 +129,7 @@ view = st.segmented_control("View", ["Queue", "Table", "Progress"], default="Que
 
 
 def _meta(s) -> None:
-    meta = [f"sample **{s.id}**", f"status **{s.status}**", f"mode `{s.mode}`"]
+    meta = [f"sample **{s.id}**", f"status **{s.status}**", f"mode **{html.escape(s.mode)}**"]
     for label, value in (("node", s.node_path), ("task", s.task_type), ("difficulty", s.difficulty),
                          ("persona", s.persona)):
         if value:
@@ -281,7 +278,8 @@ def table_view() -> None:
     table = [{"select": False, "id": s.id, "status": s.status, "node": s.node_path or "",
               "instruction": s.instruction, "response": s.response, "flags": ", ".join(s.flags)} for s in rows]
     edited = st.data_editor(
-        table, key=f"rt_editor_{st.session_state.get('rt_page', 1)}_{hash((status, node, tuple(flags), search))}",
+        # Keyed by the rows shown: ticks and edits belong to these samples, never to the next page's
+        table, key=f"rt_editor_{project.name}_{hash(tuple(s.id for s in rows))}_{st.session_state.get('rt_round', 0)}",
         hide_index=True, width="stretch", disabled=["id", "status", "node", "flags"],
         column_config={
             "select": st.column_config.CheckboxColumn("✓", width="small"),
@@ -308,12 +306,14 @@ def table_view() -> None:
         with ui.show_errors():
             for r, o in changed:
                 review.edit(project.name, o.id, reviewer, r["instruction"], r["response"])
+            st.session_state["rt_round"] = st.session_state.get("rt_round", 0) + 1
             ui.flash(f"Saved {len(changed)} edits.")
             st.rerun()
     e2.button("Undo last decision", key="rt_undo", on_click=_guard(_undo))
 
 
 def _bulk(ids, action: str, reason) -> None:
+    st.session_state["rt_round"] = st.session_state.get("rt_round", 0) + 1  # a fresh table: no ticks left
     with ui.show_errors():
         res = review.decide(project.name, ids, action, reviewer, reason=reason or None)
         ui.flash(f"{'Approved' if action == 'approve' else 'Rejected'} {res.decided:,} samples "
@@ -340,12 +340,13 @@ def progress_view() -> None:
                      hide_index=True)
     st.subheader("Agreement")
     frac = review.double_review_fraction(project.name)
-    new = st.slider("Share of samples reviewed twice", 0.0, 0.5, value=frac, step=0.05, key="review_double",
-                    help="These samples stay in other reviewers' queues until two people have decided.")
-    if new != frac:
-        with ui.show_errors():
-            review.set_double_review(project.name, new)
-            st.rerun()
+    key = f"review_double_{project.name}"
+
+    def _save_double() -> None:  # only a move of the slider writes; a rerun never does
+        review.set_double_review(project.name, st.session_state[key])
+
+    st.slider("Share of samples reviewed twice", 0.0, 0.5, value=frac, step=0.05, key=key, on_change=_save_double,
+              help="These samples stay in other reviewers' queues until two people have decided.")
     a = review.agreement(project.name)
     if a.samples:
         k = f"{a.kappa:.2f}" if a.kappa is not None else "undefined"

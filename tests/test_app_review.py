@@ -19,7 +19,7 @@ def _button(at, key):
 def test_queue_actions():
     make_project()
     at = run_page("review")
-    at.sidebar.text_input(key="reviewer").set_value("ann").run()
+    at.sidebar.text_input(key="reviewer_input").set_value("ann").run()
     assert "1 / 3" in text_of(at) and "Why is the sky blue during the day?" in text_of(at)
 
     _button(at, "review_approve").click().run()
@@ -55,14 +55,14 @@ def test_queue_actions():
 def test_review_needs_a_name():
     make_project()
     at = run_page("review")
-    at.sidebar.text_input(key="reviewer").set_value("  ").run()
+    at.sidebar.text_input(key="reviewer_input").set_value("  ").run()
     assert "every decision records who made it" in text_of(at)
 
 
 def test_table_bulk_actions_and_progress():
     make_project()
     at = run_page("review")
-    at.sidebar.text_input(key="reviewer").set_value("bob").run()
+    at.sidebar.text_input(key="reviewer_input").set_value("bob").run()
     at.segmented_control(key="review_view").set_value("Table").run()
     assert not at.exception, at.exception
     assert "3 matching" in text_of(at)

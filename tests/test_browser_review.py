@@ -58,7 +58,7 @@ def test_review_page_is_inert_and_keyboard_driven(lumina_home):
             # No element the teacher wrote became live: no img, iframe or javascript: link.
             assert main.locator("img[src='x'], iframe").count() == 0
             assert main.locator("a[href^='javascript' i]").count() == 0
-            assert main.locator("code").filter(has_text="<script>window.__xss=4</script>").count() == 1
+            expect(main.locator("code").filter(has_text="<script>window.__xss=4</script>")).to_have_count(1)
             page.wait_for_timeout(500)
             assert page.evaluate("typeof window.__xss") == "undefined"
 

@@ -74,4 +74,4 @@ def test_import_and_export_round_trip(tmp_path, fmt):
     assert "imported 2" in lumina("import", "p", str(src), "--as", "samples", check=True).stdout
     out = tmp_path / f"out-{fmt}"
     assert "exported 2" in lumina("dataset", "export", "p", "all", "--format", fmt, "--out", str(out), check=True).stdout
-    assert_clean_error(lumina("dataset", "export", "p", "v1", "--format", fmt, "--out", str(out)), "not available")
+    assert_clean_error(lumina("dataset", "export", "p", "v1", "--format", fmt, "--out", str(out)), "No dataset version 'v1'")

@@ -32,7 +32,8 @@ def _filter(status: Optional[str], node: Optional[str], search: Optional[str], f
         # "judge.overall<3", "heuristics.repetition>=0.2", "judge.overall=1..2"
         import re
 
-        m = re.fullmatch(r"\s*([\w.]+)\s*(<=|>=|<|>|=)\s*([-\d.]+)(?:\.\.([-\d.]+))?\s*", s)
+        num = r"-?\d+(?:\.\d+)?"
+        m = re.fullmatch(rf"\s*([\w.]+?)\s*(<=|>=|<|>|=)\s*({num})(?:\.\.({num}))?\s*", s)
         if not m:
             raise InvalidInputError(f"Cannot read --score '{s}': write e.g. judge.overall<=2 or judge.overall=1..3.")
         name, op, a, b = m.groups()

@@ -149,6 +149,8 @@ def cancel(job_id: int, grace_s: float = 15.0, wait: bool = True) -> Job:
         return get(job_id)
     if not wait:
         return get(job_id)
+    if job.kind == "train":  # the trainer saves a checkpoint before it stops: never kill it mid-save
+        grace_s = max(grace_s, 150.0)
     deadline = time.monotonic() + grace_s
     while time.monotonic() < deadline:
         job = get(job_id)

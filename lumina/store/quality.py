@@ -16,10 +16,12 @@ TEXT_HASH = "sha256(coalesce(s.instruction, '') || chr(31) || coalesce(s.respons
 def texts_needing(con: duckdb.DuckDBPyConnection, project_id: int, scorer: str, version: str,
                   limit: int | None = None) -> list[tuple[int, str, str, str | None, str]]:
     """(id, instruction, response, context, text hash) of samples without a current score from
-    ``scorer`` at ``version``: never scored, scored by an older version, or edited since."""
+    ``scorer`` at ``version``: never scored, scored by an older version, edited since, or whose
+    last attempt failed (a failure is retried by the next run)."""
     sql = (f"SELECT s.id, s.instruction, s.response, s.context, {TEXT_HASH} AS h FROM samples s"
            " WHERE s.project_id = ? AND NOT EXISTS (SELECT 1 FROM scores c WHERE c.sample_id = s.id"
-           f" AND c.scorer = ? AND c.scorer_version = ? AND c.input_hash = {TEXT_HASH}) ORDER BY s.id")
+           f" AND c.scorer = ? AND c.scorer_version = ? AND c.input_hash = {TEXT_HASH} AND c.value IS NOT NULL)"
+           " ORDER BY s.id")
     params: list[Any] = [project_id, scorer, version]
     if limit is not None:
         sql += " LIMIT ?"
@@ -30,7 +32,8 @@ def texts_needing(con: duckdb.DuckDBPyConnection, project_id: int, scorer: str, 
 def count_needing(con: duckdb.DuckDBPyConnection, project_id: int, scorer: str, version: str) -> int:
     return con.execute(
         f"SELECT count(*) FROM samples s WHERE s.project_id = ? AND NOT EXISTS (SELECT 1 FROM scores c"
-        f" WHERE c.sample_id = s.id AND c.scorer = ? AND c.scorer_version = ? AND c.input_hash = {TEXT_HASH})",
+        f" WHERE c.sample_id = s.id AND c.scorer = ? AND c.scorer_version = ? AND c.input_hash = {TEXT_HASH}"
+        " AND c.value IS NOT NULL)",
         [project_id, scorer, version]).fetchone()[0]
 
 
@@ -54,6 +57,11 @@ def write_scores(con: duckdb.DuckDBPyConnection, scored: Sequence[tuple[int, str
         con.execute("DELETE FROM scores WHERE (sample_id, scorer) IN (SELECT DISTINCT sample_id, scorer FROM new_scores)")
         con.execute("INSERT INTO scores (sample_id, scorer, scorer_version, metric, value, details, input_hash)"
                     " SELECT sample_id, scorer, scorer_version, metric, value, details, input_hash FROM new_scores")
+
+
+def drop_scores(con: duckdb.DuckDBPyConnection, sample_id: int, keep: Sequence[str] = ()) -> None:
+    con.execute("DELETE FROM scores WHERE sample_id = ? AND scorer NOT IN (SELECT unnest(?))",
+                [sample_id, list(keep)])
 
 
 def replace_flags(con: duckdb.DuckDBPyConnection, project_id: int, scorer: str,

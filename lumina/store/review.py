@@ -150,10 +150,13 @@ def _queue_where(project_id: int, f: SampleFilter, reviewer: str, double_fractio
     cond, params = where(project_id, base, alias="s")
     wanted = "s.status = 'pending'"
     if double_fraction > 0:
+        # ... until two different people have decided on it
         wanted = (f"({wanted} OR (hash(s.id) % 1000 < ? AND s.id NOT IN"
                   " (SELECT sample_id FROM review_events WHERE project_id = ? AND reviewer = ?"
-                  "  AND action IN ('approve', 'reject'))))")
-        params += [int(double_fraction * 1000), project_id, reviewer]
+                  "  AND action IN ('approve', 'reject'))"
+                  " AND (SELECT count(DISTINCT reviewer) FROM review_events r WHERE r.project_id = ?"
+                  "  AND r.sample_id = s.id AND r.action IN ('approve', 'reject')) < 2))")
+        params += [int(double_fraction * 1000), project_id, reviewer, project_id]
     cond += f" AND {wanted}"
     if exclude:
         cond += " AND s.id NOT IN (SELECT unnest(?))"
