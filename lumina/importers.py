@@ -307,19 +307,25 @@ def row_to_eval_item(row: dict[str, Any], where: str, set_name: str,
         if question is None:
             raise InvalidInputError(f"{where}: the conversation has no user turn.")
     else:
-        question = _pick(row, INSTRUCTION_COLS, columns.get("instruction"))
-        answer = _pick(row, RESPONSE_COLS + ("label",), columns.get("response"))
+        question = _pick(row, INSTRUCTION_COLS + ("ctx", "goal", "sentence"), columns.get("instruction"))
+        answer = _pick(row, RESPONSE_COLS + ("answerkey", "label"), columns.get("response"))
         if not isinstance(question, str) or not question.strip():
             raise InvalidInputError(
                 f"{where}: no question found (columns: {', '.join(map(str, row))}). Name it question / "
                 "prompt / instruction / input / text, or give a messages column.")
         choices = _pick(row, CHOICES_COLS, None)
+        labels = None
         if isinstance(choices, dict) and isinstance(choices.get("text"), list):  # ARC: {"text": [...], "label": [...]}
+            labels = [str(x) for x in choices.get("label") or []]
             choices = choices["text"]
         if isinstance(choices, list) and choices and all(isinstance(c, (str, int, float)) for c in choices):
             lettered = [f"{LETTERS[k]}. {c}" for k, c in enumerate(choices[:26])]
             question = question.strip() + "\n\n" + "\n".join(lettered)
-            if isinstance(answer, (int, float)) and not isinstance(answer, bool) and 0 <= int(answer) < len(lettered):
+            if labels and str(answer).strip() in labels:  # ARC names answers by its own labels ("C", or "3")
+                answer = lettered[labels.index(str(answer).strip())]
+            elif isinstance(answer, str) and answer.strip().isdigit() and 0 <= int(answer) < len(lettered):
+                answer = lettered[int(answer)]  # HellaSwag's label "2": an index, as text
+            elif isinstance(answer, (int, float)) and not isinstance(answer, bool) and 0 <= int(answer) < len(lettered):
                 answer = lettered[int(answer)]
             elif isinstance(answer, str) and answer.strip().upper() in LETTERS[:len(lettered)]:
                 answer = lettered[LETTERS.index(answer.strip().upper())]

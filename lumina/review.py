@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import time
 import random
 import re
 import uuid
@@ -26,6 +27,27 @@ from lumina.store import review as store_review
 from lumina.store import samples as store_samples
 
 DECISIONS = ("approve", "reject")
+
+
+def _retry_conflicts(fn):
+    """Two browser sessions of one server writing the same rows at the same instant get a DuckDB
+    write conflict: the loser retries (its decision is made against the new state), then says so."""
+    import functools
+
+    import duckdb
+
+    from lumina.errors import StoreBusyError
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        for attempt in range(4):
+            try:
+                return fn(*args, **kwargs)
+            except duckdb.TransactionException:
+                if attempt == 3:
+                    raise StoreBusyError("Someone changed these samples at the same moment; try again.") from None
+                time.sleep(0.05 * (attempt + 1))
+    return wrapper
 STATUS_OF = {"approve": "approved", "reject": "rejected"}
 ORDERS = tuple(store_review.ORDERS)
 _PAST = {"approve": "approved", "reject": "rejected", "edit": "edited"}
@@ -52,6 +74,7 @@ class DecisionResult:
     changed: int        # samples whose status changed
 
 
+@_retry_conflicts
 def decide(project: str, sample_ids: Sequence[int], action: str, reviewer: str,
            reason: str | None = None, policy: str | None = None,
            only_status: str | None = None) -> DecisionResult:
@@ -119,6 +142,7 @@ def _edited_messages(messages: list[dict[str, str]], old_instruction: str, new_i
     return out
 
 
+@_retry_conflicts
 def edit(project: str, sample_id: int, reviewer: str, instruction: str | None = None,
          response: str | None = None, reason: str | None = None) -> ReviewEvent | None:
     """Change a sample's text; the original stays in the event. Returns None when nothing changed.
@@ -174,6 +198,7 @@ class UndoResult:
     sample_ids: list[int]
 
 
+@_retry_conflicts
 def undo(project: str, reviewer: str) -> UndoResult:
     """Reverse the reviewer's last decision (a whole bulk batch at once). Refuses when another
     reviewer has since decided on one of its samples: undoing would overwrite their verdict."""

@@ -68,3 +68,17 @@ def test_cli(proj, tmp_path):
     assert "imported 30 eval items" in r.stdout
     r = lumina("import", proj, str(f), "--as", "evalset", "--name", "gsm-mini")
     assert r.returncode == 2 and "already has an eval set" in r.stderr
+
+
+def test_benchmark_label_conventions(proj, tmp_path):
+    arc = _write(tmp_path / "arc_num.jsonl", [
+        {"question": "Which is a mammal?", "choices": {"text": ["Shark", "Whale", "Trout"], "label": ["1", "2", "3"]},
+         "answerKey": "2"}])
+    hella = _write(tmp_path / "hella.jsonl", [
+        {"ctx": "A man is slicing bread. He", "endings": ["sings.", "puts the slices on a plate.", "flies."],
+         "label": "1"}])
+    importers.import_evalset(proj, arc)
+    importers.import_evalset(proj, hella)
+    assert importers.evalset_items(proj, "arc_num")[0]["answer"] == "B. Whale"
+    h = importers.evalset_items(proj, "hella")[0]
+    assert h["answer"] == "B. puts the slices on a plate." and h["prompt"][0]["content"].startswith("A man is slicing")
