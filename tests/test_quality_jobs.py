@@ -128,11 +128,12 @@ def test_judge_job_records_failures_and_rescoring_is_incremental(planted):
     by_id = {x.id: x for x in list_for("q")}
     assert by_id[1].scores["judge.overall"] == pytest.approx(3.75)
     assert by_id[9].scores["judge.overall"] is None  # failed: no number made up
-    assert scoring.pending("q", "judge") == 0
+    assert scoring.pending("q", "judge") == 1  # only the failed one: the next run retries it
     review.edit("q", 3, "ann", response="Check the plug and the cable; a loose wire is the usual cause.")
-    assert scoring.pending("q", "judge") == 1 and scoring.pending("q", "heuristics") == 0
+    assert scoring.pending("q", "judge") == 2 and scoring.pending("q", "heuristics") == 0
+    assert "judge.overall" not in {x.id: x for x in list_for("q")}[3].scores  # it graded the old text
     pv = policy.preview("q", "judge < 4")
-    assert len(pv.ids) == 13 and 9 not in pv.ids  # every 3.75 matches; the failed judgement does not
+    assert len(pv.ids) == 12 and 9 not in pv.ids and 3 not in pv.ids  # 3.75s match; failed and edited do not
 
 
 

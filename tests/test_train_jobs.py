@@ -85,8 +85,9 @@ def test_a_killed_training_job_resumes_from_its_checkpoint(frozen):
     run, job = train_runs.start_training("tr", "v1", {
         "max_steps": 8, "learning_rate": 1e-3, "max_length": 128, "batch_size": 4, "save_steps": 2})
     ckpts = Path(run.run_dir) / "checkpoints"
-    wait_for(lambda: ckpts.is_dir() and any(p.name.startswith("checkpoint-") for p in ckpts.iterdir()),
-             timeout=300, what="the first checkpoint")
+    # A complete checkpoint: trainer_state.json is written last (a half-written one is discarded on resume).
+    wait_for(lambda: ckpts.is_dir() and any((p / "trainer_state.json").exists() for p in ckpts.iterdir()),
+             timeout=300, what="the first complete checkpoint")
     worker = jobs.get(job.id)
     os.killpg(os.getpgid(worker.pid), signal.SIGKILL)  # the worker and the trainer, no chance to save
     wait_for(lambda: not jobs.is_alive(jobs.get(job.id)), timeout=30, what="the worker to die")
