@@ -8,6 +8,10 @@ A project may override a template with its own wording (``save_override``): vers
 append-only in the store and named ``<mode>/<step>@p<K>`` (the project's K-th version), so a
 sample's template can always be looked up. An override is checked before it is saved: it must
 parse and render with the variables the step provides (``EXAMPLE_CONTEXT``).
+
+Templates are user input: anyone who may edit a project's wording could otherwise run code in
+the web server or a worker (``{{ cycler.__init__.__globals__.os.popen(...) }}``). Every template,
+built-in or not, renders in Jinja's immutable sandbox with bounded loops, sizes and output.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from lumina import access
 from lumina.errors import InvalidInputError, NotFoundError
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -41,15 +46,120 @@ class Template:
         return f"{self.key}@p{self.override}" if self.override else f"{self.key}@v{self.version}"
 
     def render(self, **context: Any) -> str:
-        return _environment().from_string(self.source).render(**context).strip()
+        import jinja2
+
+        try:
+            compiled = _environment().from_string(self.source)
+        except jinja2.TemplateSyntaxError as exc:
+            raise InvalidInputError(f"{self.ref}: template syntax error at line {exc.lineno}: {exc.message}") from None
+        return _bounded_render(self.ref, compiled, context).strip()
+
+
+# Limits of one render. A prompt holds at most a passage and a few examples: a megabyte of text
+# is far beyond any real one, and a template that wants more is a runaway or an attack.
+MAX_RENDERED_CHARS = 1_000_000
+MAX_LOOP_ITEMS = 100_000        # all range() calls of one render together
+MAX_RENDER_SECONDS = 5.0
+# Filters whose arguments size an allocation or a loop (center(10**9), slice(10**9)).
+_SIZED_FILTERS = ("center", "indent", "wordwrap", "slice", "batch")
+
+
+class _Budget:
+    def __init__(self) -> None:
+        import time
+
+        self.loop_items = MAX_LOOP_ITEMS
+        self.deadline = time.monotonic() + MAX_RENDER_SECONDS
+
+    def spend(self, n: int) -> None:
+        import time
+
+        self.loop_items -= n
+        if self.loop_items < 0:
+            raise _TooBig(f"loops over more than {MAX_LOOP_ITEMS:,} items in all")
+        if time.monotonic() > self.deadline:
+            raise _TooBig(f"takes longer than {MAX_RENDER_SECONDS:g} s to render")
+
+
+class _TooBig(Exception):
+    pass
+
+
+_budget: Any = None  # set per render by _bounded_render (renders never nest)
+
+
+def _bounded_range(*args: int) -> range:
+    r = range(*args)
+    (_budget or _Budget()).spend(len(r))
+    return r
+
+
+def _checked_size(n: int) -> None:
+    if n > MAX_RENDERED_CHARS:
+        raise _TooBig(f"builds a value of {n:,} items (the limit is {MAX_RENDERED_CHARS:,})")
 
 
 @lru_cache(maxsize=1)
 def _environment():
     import jinja2
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    class PromptSandbox(ImmutableSandboxedEnvironment):
+        intercepted_binops = frozenset({"*", "**"})
+
+        def call_binop(self, context, operator, left, right):
+            if operator == "**":
+                if isinstance(right, (int, float)) and abs(right) > 64:
+                    raise _TooBig("raises a number to a power above 64")
+                result = self.binop_table[operator](left, right)
+                if isinstance(result, int) and result.bit_length() > 4096:
+                    raise _TooBig("computes a number over 4096 bits")
+                return result
+            for seq, n in ((left, right), (right, left)):
+                if isinstance(seq, (str, list, tuple)) and isinstance(n, int):
+                    _checked_size(len(seq) * n)
+            return self.binop_table[operator](left, right)
 
     # Prompts are plain text, not HTML: no autoescape, but undefined variables are errors.
-    return jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=False)
+    env = PromptSandbox(undefined=jinja2.StrictUndefined, keep_trailing_newline=False)
+    env.globals["range"] = _bounded_range
+    for name in _SIZED_FILTERS:
+        env.filters.pop(name, None)
+    return env
+
+
+def _bounded_render(ref: str, compiled, context: dict[str, Any]) -> str:
+    """Render in the sandbox, stopping at the size, loop and time limits with a clear message."""
+    import jinja2
+    from jinja2.exceptions import SecurityError
+
+    global _budget
+    budget = _budget = _Budget()
+    parts: list[str] = []
+    size = 0
+    try:
+        for chunk in compiled.generate(**context):
+            size += len(chunk)
+            _checked_size(size)
+            budget.spend(0)
+            parts.append(chunk)
+    except SecurityError as exc:
+        raise InvalidInputError(f"{ref}: not allowed in a prompt template ({_first(exc)}); templates may "
+                                "only use the step's variables, filters and plain expressions.") from None
+    except _TooBig as exc:
+        raise InvalidInputError(f"{ref}: the template {exc}; a prompt must stay under "
+                                f"{MAX_RENDERED_CHARS:,} characters.") from None
+    except RecursionError:
+        raise InvalidInputError(f"{ref}: the template recurses without end.") from None
+    except jinja2.TemplateSyntaxError as exc:  # an unknown (removed) filter is found when compiling
+        raise InvalidInputError(f"{ref}: template syntax error at line {exc.lineno}: {exc.message}") from None
+    finally:
+        _budget = None
+    return "".join(parts)
+
+
+def _first(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0][:160]
 
 
 def versions(mode: str, step: str) -> list[Template]:
@@ -124,7 +234,9 @@ def check(mode: str, step: str, source: str) -> None:
     known = ", ".join(variables(key)) or "none"
     for context in example_contexts(key):
         try:
-            text = compiled.render(**context)
+            text = _bounded_render(key, compiled, context)
+        except InvalidInputError:
+            raise
         except jinja2.UndefinedError as exc:
             raise InvalidInputError(f"{key}: {exc.message} (variables this step provides: {known})") from None
         except Exception as exc:  # a filter or expression failing on real values (a missing one too)
@@ -161,6 +273,7 @@ def for_project(project_id: int | None, mode: str, step: str) -> Template:
     return Template(mode, step, builtin.version, source, override=version)
 
 
+@access.requires("owner")
 def save_override(project: str, mode: str, step: str, source: str) -> Template:
     latest(mode, step)  # an unknown template fails here
     check(mode, step, source)
@@ -174,6 +287,7 @@ def save_override(project: str, mode: str, step: str, source: str) -> Template:
     return Template(mode, step, latest(mode, step).version, source, override=version)
 
 
+@access.requires("owner")
 def reset_override(project: str, mode: str, step: str) -> Template:
     """Go back to the built-in template (recorded as a version, so history stays complete)."""
     from lumina.store import connect
