@@ -4,6 +4,7 @@ PY      := $(VENV)/bin/python
 LUMINA  := $(VENV)/bin/lumina
 STAMP   := $(VENV)/.lumina-installed
 PORT    ?= 8501
+HOST    ?= 127.0.0.1
 export LUMINA_HOME ?= $(CURDIR)/data
 export HF_HUB_OFFLINE ?= 1
 # vLLM on CPU: keep every core for the engine and give the KV cache an explicit size.
@@ -25,9 +26,9 @@ models: install
 demo: models
 	$(LUMINA) demo
 
+# Another HOST (e.g. 0.0.0.0) needs a sign-in configured first: docs/deploying.md.
 run: demo
-	@echo "==> Lumina on http://localhost:$(PORT) (data in $(LUMINA_HOME)); Ctrl-C to stop"
-	$(VENV)/bin/streamlit run app.py --server.port $(PORT)
+	$(LUMINA) serve --host $(HOST) --port $(PORT)
 
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { \

@@ -1,8 +1,9 @@
 """Lumina's web UI: `streamlit run app.py`.
 
-The entry point is only a router and a frame: navigation over pages/, the sidebar project
-picker (its choice lives in st.session_state["project"]) and, once per session, marking jobs
-whose worker died as interrupted.
+The entry point is only a router and a frame: the sign-in (every library call of the run then
+acts as that user), navigation over pages/, the sidebar project picker (its choice lives in
+st.session_state["project"]) and, once per session, marking jobs whose worker died as
+interrupted.
 """
 
 import streamlit as st
@@ -13,6 +14,8 @@ from lumina.config import settings
 from pages import _common as ui
 
 st.set_page_config(page_title="Lumina", page_icon=":material/flare:", layout="wide")
+
+actor = ui.sign_in()  # the page stops here until someone is signed in
 
 if not st.session_state.get("_jobs_recovered"):
     with ui.show_errors():
@@ -41,9 +44,9 @@ pages = {
 page = st.navigation(pages)
 
 with ui.show_errors():
-    ui.project_picker()
+    ui.signed_in_box(actor, ui.project_picker())
 st.sidebar.caption(f"Lumina {lumina.__version__}", help=f"Data folder: `{settings().home}` (LUMINA_HOME)")
 
 ui.show_flash()
-with ui.app_frame(), ui.show_errors():
+with ui.app_frame(), ui.show_errors(), ui.hide_bugs():
     page.run()

@@ -48,3 +48,11 @@ def first_line(exc: BaseException, limit: int = 200) -> str:
     """The first line of an exception's message (its type name when it has none), for messages."""
     text = str(exc).strip()
     return text.splitlines()[0][:limit] if text else type(exc).__name__
+
+
+class PermissionDeniedError(LuminaError):
+    """The acting user's role in a project does not allow this action (or a path/URL is not allowed)."""
+
+
+class ConflictError(LuminaError):
+    """What the user saw has changed since (another reviewer decided or edited first)."""

@@ -13,6 +13,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from lumina import access
 from lumina.errors import InvalidInputError
 from lumina.store import connect
 from lumina.store import jobs as store_jobs
@@ -53,6 +54,7 @@ def check_request(project: str, req: EvalRequest) -> None:
             raise InvalidInputError(f"Eval set '{name}' has no reference answers, so no loss can be measured on it.")
 
 
+@access.requires("owner")
 def start_eval(project: str, req: EvalRequest, launch_worker: bool = True):
     from lumina import jobs
 
@@ -179,6 +181,7 @@ def evaluations(project: str, run_id: int | None = None) -> list:
     return [j for j in out if run_id is None or j.params.get("run_id") == run_id]
 
 
+@access.requires("curator")
 def playground(project: str, run_id: int, prompt: str, max_new_tokens: int = 200) -> tuple[str, str]:
     """One prompt, the base and the tuned student's answers (loads both; for the web page run it
     behind a spinner, it takes seconds on a CPU)."""
@@ -212,6 +215,7 @@ def run_playground_job(job_id: int, worker) -> None:
         store_jobs.update(con, job_id, total=1, done=1, result={"prompt": p["prompt"], "base": base, "tuned": tuned})
 
 
+@access.requires("curator")
 def start_playground(project: str, run_id: int, prompt: str, max_new_tokens: int = 200):
     from lumina import jobs, train_runs
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from lumina import access
 from lumina.errors import InvalidInputError
 from lumina.records import SampleFilter
 
@@ -88,6 +89,7 @@ def preview(project: str, text: str) -> Preview:
     return Preview(canonical, sorted(ids), per_rule)
 
 
+@access.requires("curator")
 def apply(project: str, text: str, reviewer: str):
     """Reject what the policy matches, as one batch of review events (reversible with undo)."""
     from lumina.review import decide

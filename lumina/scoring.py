@@ -17,6 +17,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from lumina import access
 from lumina.errors import InvalidInputError
 from lumina.store import connect, transaction
 from lumina.store import jobs as store_jobs
@@ -65,6 +66,7 @@ def check(project: str, params: ScoreParams) -> None:
             raise InvalidInputError(f"No eval set '{missing[0]}' in '{project}' (eval sets: {', '.join(known)}).")
 
 
+@access.requires("curator")
 def start_scoring(project: str, params: ScoreParams, launch_worker: bool = True):
     from lumina import jobs
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Callable, TypeVar
 
-from lumina import outline
+from lumina import access, outline
 from lumina import taxonomy as tx
 from lumina import taxonomy_ops as ops
 from lumina.records import Project
@@ -46,6 +46,7 @@ def with_defaults(tree: tx.Taxonomy) -> None:
         tree.difficulty = list(DEFAULT_DIFFICULTY)
 
 
+@access.requires("owner")
 def edit(project: str, change: Callable[[tx.Taxonomy], T],
          renames: Callable[[T], list[tuple[str, str]]] | None = None) -> T:
     """Apply ``change`` to the project's tree and store it, all or nothing.
@@ -64,6 +65,7 @@ def edit(project: str, change: Callable[[tx.Taxonomy], T],
     return result
 
 
+@access.requires("owner")
 def add_node(project: str, parent: str | None, name: str, description: str | None = None,
              weight: float = 1.0) -> str:
     def change(tree):
@@ -74,22 +76,27 @@ def add_node(project: str, parent: str | None, name: str, description: str | Non
     return edit(project, change)
 
 
+@access.requires("owner")
 def rename_node(project: str, path: str, new_name: str) -> str:
     return edit(project, lambda tree: ops.rename(tree, path, new_name), lambda new: [(path, new)])
 
 
+@access.requires("owner")
 def move_node(project: str, path: str, new_parent: str | None, position: int | None = None) -> str:
     return edit(project, lambda tree: ops.move(tree, path, new_parent, position), lambda new: [(path, new)])
 
 
+@access.requires("owner")
 def update_node(project: str, path: str, description: str | None = None, weight: float | None = None) -> None:
     edit(project, lambda tree: ops.update(tree, path, description, weight))
 
 
+@access.requires("owner")
 def delete_node(project: str, path: str) -> int:
     return edit(project, lambda tree: ops.delete(tree, path))
 
 
+@access.requires("owner")
 def set_details(project: str, name: str | None = None, description: str | None = None,
                 task_types: list[str] | None = None, difficulty: list[str] | None = None,
                 personas: list[str] | None = None) -> None:
@@ -106,6 +113,7 @@ def set_details(project: str, name: str | None = None, description: str | None =
     edit(project, change)
 
 
+@access.requires("owner")
 def import_outline(project: str, text: str, under: str | None = None, replace: bool = False,
                    where: str = "outline") -> int:
     """Add an outline's nodes under ``under`` (or at the top); ``replace`` starts a new tree.
@@ -121,6 +129,7 @@ def import_outline(project: str, text: str, under: str | None = None, replace: b
     return edit(project, change)
 
 
+@access.requires("owner")
 def replace_from_yaml(project: str, text: str, where: str = "taxonomy") -> tx.Taxonomy:
     """Swap the whole taxonomy (tree, lists, name) for a YAML document's."""
     new = tx.loads(text, where)

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 
 from pydantic import BaseModel, Field, create_model
 
-from lumina import prompts
+from lumina import access, prompts
 from lumina import taxonomy as tx
 from lumina import taxonomy_edit
 from lumina import taxonomy_ops as ops
@@ -124,6 +124,7 @@ def suggest_with(teacher, tree: tx.Taxonomy, paths: list[str], n: int, seed: int
     return out
 
 
+@access.requires("owner")
 def accept(project: str, path: str, proposals: list[Proposal]) -> int:
     """Add the accepted (possibly edited) proposals under ``path``; return how many were added."""
     nodes = [tx.Node(name=p.name, description=p.description) for p in proposals if p.name.strip()]
@@ -141,6 +142,7 @@ def accept(project: str, path: str, proposals: list[Proposal]) -> int:
 # ---------------------------------------------------------------- from the UI / CLI
 
 
+@access.requires("owner")
 def suggest(project: str, path: str, n: int = 5, seed: int = 0, teacher: str | None = None):
     """Suggestions for one node: a ``Suggestion`` from a remote teacher (asked right here), or the
     ``expand`` Job for a local one (a model is never loaded in the web server)."""
@@ -163,6 +165,7 @@ def suggest(project: str, path: str, n: int = 5, seed: int = 0, teacher: str | N
     return jobs.submit("expand", p.id, {"paths": [path], "n": n, "seed": seed, "teacher": spec, "apply": False})
 
 
+@access.requires("owner")
 def expand_tree(project: str, depth: int, n: int = 5, seed: int = 0, teacher: str | None = None,
                 under: str | None = None):
     """Start a job that grows every leaf (of ``under``'s subtree) above ``depth`` by ``n`` children."""

@@ -2,7 +2,9 @@
 
 import streamlit as st
 
-from lumina import projects, taxonomy, teachers, ui_queries
+import html
+
+from lumina import access, projects, taxonomy, teachers, ui_queries
 from lumina.errors import LuminaError
 from lumina.textfiles import decode
 from pages import _common as ui
@@ -41,6 +43,31 @@ if rows:
 else:
     st.info("No projects yet. Create one below, or run `lumina demo` in a terminal for a "
             "ready-made project with samples.", icon=":material/info:")
+
+actor = ui.current_actor()
+current = st.session_state.get(ui.PROJECT_KEY)
+if current and not actor.trusted:
+    st.subheader(f"Members of {html.escape(current)}")
+    with ui.show_errors():
+        members = access.members(current)
+        st.dataframe([{"member": m, "role": r, "granted by": g or ""} for m, r, g in members] or
+                     [{"member": "(nobody listed)", "role": "", "granted by": ""}], hide_index=True)
+        st.caption("Everyone else who signs in: " + (access.default_role() or "no access") + ". "
+                   + " · ".join(f"**{r}** {h}" for r, h in access.ROLE_HELP.items()))
+        if ui.can(current, "owner"):
+            with st.form("members_form"):
+                c1, c2, c3 = st.columns([3, 2, 1])
+                who = c1.text_input("Login (e-mail)", key="member_login")
+                role = c2.selectbox("Role", access.ROLES, index=1, key="member_role")
+                remove = c3.checkbox("Remove", key="member_remove")
+                if st.form_submit_button("Save member"):
+                    if remove:
+                        done = access.revoke(current, who)
+                        ui.flash(f"Removed {html.escape(who)}." if done else f"{html.escape(who)} was not listed.")
+                    else:
+                        access.grant(current, who, role)
+                        ui.flash(f"{html.escape(who)} is now {role} of {html.escape(current)}.")
+                    st.rerun()
 
 st.subheader("New project")
 examples = ui_queries.example_taxonomies()

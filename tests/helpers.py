@@ -59,14 +59,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_streamlit(port: int, env: dict | None = None) -> subprocess.Popen:
+def start_streamlit(port: int, env: dict | None = None, extra_args: list[str] | None = None) -> subprocess.Popen:
     """A real Streamlit server on the app, ready when its health endpoint answers."""
     import urllib.request
 
     repo = Path(__file__).resolve().parent.parent
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(repo / "app.py"), "--server.port", str(port),
-         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+         "--server.headless", "true", "--browser.gatherUsageStats", "false", *(extra_args or [])],
         cwd=repo, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         start_new_session=True,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lumina import jobs
+from lumina import access, jobs
 from lumina.generate import get_mode
 from lumina.generate.params import GenerateParams
 from lumina.projects import check_teacher, get
@@ -25,6 +25,7 @@ def validate_generation(project_name: str, params: GenerateParams) -> None:
             check_teacher(spec)
 
 
+@access.requires("owner", project_arg="project_name")
 def start_generation(project_name: str, params: GenerateParams) -> Job:
     validate_generation(project_name, params)
     return jobs.submit("generate", get(project_name).id, params.model_dump(mode="json"))

@@ -20,7 +20,7 @@ import time
 from typing import Any, Callable
 
 from lumina.config import settings
-from lumina.errors import InvalidInputError
+from lumina.errors import InvalidInputError, PermissionDeniedError
 from lumina.records import Job
 from lumina.store import connect, transaction
 from lumina.store import jobs as store_jobs
@@ -136,8 +136,25 @@ def list_jobs(project_id: int | None = None, limit: int = 100) -> list[Job]:
         return store_jobs.list_jobs(con, project_id, limit)
 
 
+# The role a signed-in user needs to stop or restart a job of each kind (lumina.access): the
+# curator's own jobs, else the owner's (they spend teacher or GPU time).
+_CURATOR_KINDS = {"score", "map", "playground"}
+
+
+def _require_control(job: Job, verb: str) -> None:
+    from lumina import access
+
+    if access.current().trusted or (job.kind == "probe" and job.project_id is None):
+        return
+    if job.project_id is None:
+        raise PermissionDeniedError(f"Job {job.id} belongs to no project; only the command line can {verb} it.")
+    needed = "curator" if job.kind in _CURATOR_KINDS else "owner"
+    access.require(job.project_id, needed, f"{verb} a {job.kind} job")
+
+
 def cancel(job_id: int, grace_s: float = 15.0, wait: bool = True) -> Job:
     """Ask the worker to stop after its current batch; SIGTERM its group if it doesn't."""
+    _require_control(get(job_id), "cancel")
     with connect() as con:
         job = store_jobs.get(con, job_id)
         if job.finished or job.status == "interrupted":
@@ -183,6 +200,7 @@ def _signal_group(job: Job, sig: int) -> None:
 
 def resume(job_id: int, retry_failed: bool = False) -> Job:
     recover()
+    _require_control(get(job_id), "resume")
     with connect() as con:
         job = store_jobs.get(con, job_id)
         if job.status in store_jobs.ACTIVE:

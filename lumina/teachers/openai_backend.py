@@ -23,7 +23,7 @@ Options (keyword arguments):
     connect_timeout_s  (default min(10, timeout_s))
     backoff_s     first backoff, doubled per retry, times a jitter in [0.5, 1.5) (default 0.5)
     max_backoff_s cap on one backoff (default 20)
-    api_key       default $OPENAI_API_KEY, else "EMPTY"
+    api_key       default $OPENAI_API_KEY when the host is listed in $LUMINA_API_KEY_HOSTS, else "EMPTY"
     extra_body    dict merged into every request body (e.g. {"top_k": 20} for vLLM)
     headers       extra HTTP headers
 """
@@ -31,7 +31,6 @@ Options (keyword arguments):
 from __future__ import annotations
 
 import logging
-import os
 import random
 import re
 import threading
@@ -94,6 +93,10 @@ def _http_error_message(resp: Any) -> str:
     return f"HTTP {resp.status_code}" + (f": {_short(detail)}" if detail else "")
 
 
+_KEY_HINT = (" (OPENAI_API_KEY is set but is not sent to this host: list it in LUMINA_API_KEY_HOSTS "
+             "if the key belongs to it)")
+
+
 def request_body(model: str, messages: list[dict[str, str]], params: GenParams) -> dict[str, Any]:
     """The chat-completions JSON body for one request."""
     body: dict[str, Any] = {
@@ -134,7 +137,11 @@ class OpenAITeacher:
         self.connect_timeout_s = float(options.get("connect_timeout_s", min(10.0, self.timeout_s)))
         self.backoff_s = float(options.get("backoff_s", 0.5))
         self.max_backoff_s = float(options.get("max_backoff_s", 20))
-        self.api_key = options.get("api_key") or os.environ.get("OPENAI_API_KEY") or "EMPTY"
+        from lumina import access
+
+        # The server's key goes only to hosts the operator listed, never to any URL typed in.
+        self.api_key = options.get("api_key") or access.api_key_for(self.base_url) or "EMPTY"
+        self._key_withheld = not options.get("api_key") and access.key_withheld(self.base_url)
         self.extra_body = dict(options.get("extra_body") or {})
         self.headers = dict(options.get("headers") or {})
         self._client: Any = None
@@ -190,7 +197,8 @@ class OpenAITeacher:
         except httpx.TransportError as e:
             raise TeacherError(f"Cannot reach the teacher at {self.base_url}: {_connect_reason(e)}") from e
         if resp.status_code >= 400:
-            raise TeacherError(f"The teacher at {self.base_url} answered {_http_error_message(resp)}")
+            hint = _KEY_HINT if resp.status_code in (401, 403) and self._key_withheld else ""
+            raise TeacherError(f"The teacher at {self.base_url} answered {_http_error_message(resp)}{hint}")
         return time.monotonic() - t0
 
     test_connection = ping
@@ -278,7 +286,8 @@ class OpenAITeacher:
                     retry_after = None
                 continue
             if resp.status_code >= 400:
-                return self._failed("http", _http_error_message(resp), attempt, t0, state, state_lock)
+                hint = _KEY_HINT if resp.status_code in (401, 403) and self._key_withheld else ""
+                return self._failed("http", _http_error_message(resp) + hint, attempt, t0, state, state_lock)
             return self._parse(resp, attempt, t0)
         if last_kind == "timeout":
             last_reason = f"request {last_reason}"
