@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from lumina import access
 from lumina.config import settings
 from lumina.errors import InvalidInputError
 from lumina.store import connect, transaction
@@ -39,9 +40,12 @@ class MapParams:
 
 
 def projection_path(project_id: int) -> Path:
-    return settings().home / "maps" / f"project-{project_id}.projection"
+    # Plain arrays (numpy .npz). Maps saved as pickles by earlier versions (".projection") are
+    # never loaded: the next map job refits.
+    return settings().home / "maps" / f"project-{project_id}.map.npz"
 
 
+@access.requires("curator")
 def start_map(project: str, params: MapParams, launch_worker: bool = True):
     from lumina import jobs
 
@@ -88,6 +92,13 @@ def run_map_job(job_id: int, worker) -> None:
              or meta.get("n_neighbors", 15) != params.n_neighbors or meta.get("min_dist", 0.1) != params.min_dist
              # the first fit saw few points: a map of 30 samples says little about 3,000
              or len(ids) > 4 * max(1, meta.get("n_fit", 0)) and meta.get("n_fit", 0) < FIT_SAMPLE)
+    proj = None
+    if not refit:
+        try:
+            proj = diversity.Projection.load(path)
+        except InvalidInputError as exc:  # damaged or foreign: fit anew rather than fail the job
+            worker.log.warning("refitting the map: %s", exc)
+            refit = True
     if refit:
         rng = np.random.default_rng(0)
         fit_rows = np.arange(len(ids)) if len(ids) <= FIT_SAMPLE else np.sort(rng.choice(len(ids), FIT_SAMPLE, replace=False))
@@ -102,7 +113,6 @@ def run_map_job(job_id: int, worker) -> None:
         meta.update(embedder=emb.name, n_fit=int(len(fit_rows)), method=proj.method, n_neighbors=params.n_neighbors,
                     min_dist=params.min_dist, fitted_at=time.strftime("%Y-%m-%d %H:%M"))
     else:
-        proj = diversity.Projection.load(path)
         rows_to_write = new
         coords = proj.transform(vecs[new]) if new else np.zeros((0, 2))
     with connect() as con, transaction(con):

@@ -118,6 +118,28 @@ def test_save_load_round_trip(embedded, projection, tmp_path):
         Projection.load(tmp_path / "junk.pkl")
 
 
+def test_a_saved_map_is_never_unpickled(tmp_path):
+    """A projection file is data: a pickle planted where a map lives must not run."""
+    import pickle
+
+    marker = tmp_path / "ran"
+
+    class Boom:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    for name, blob in (("p.pkl", pickle.dumps(Boom())),
+                       ("p.npz", None)):
+        path = tmp_path / name
+        if blob is None:  # an .npz whose array is an object array (pickled inside)
+            np.savez(path, header=np.array([Boom()], dtype=object), coords=np.zeros((1, 2)))
+        else:
+            path.write_bytes(blob)
+        with pytest.raises(InvalidInputError):
+            Projection.load(path)
+    assert not marker.exists()
+
+
 def test_tiny_sets_fall_back_to_pca(embedded, tmp_path):
     few = embedded["vecs"][:5]
     p = Projection.fit(few)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import math
 import os
-import pickle
 import sys
 import threading
 import warnings
@@ -129,7 +128,7 @@ class Projection:
     """A fitted 2-D projection of embedding vectors (UMAP, or PCA for tiny sets)."""
 
     method: Literal["umap", "pca"]
-    model: Any
+    model: dict[str, np.ndarray] | None  # the arrays transform() needs (see save)
     dim: int  # input dimension
     n_fit: int
     coords: np.ndarray  # (n_fit, 2) coordinates of the fitted vectors
@@ -154,7 +153,8 @@ class Projection:
             # umap warns on every seeded fit that a seed means one thread; that is the choice made.
             warnings.filterwarnings("ignore", message=".*overridden to 1 by setting random_state.*")
             coords = model.fit_transform(v)
-        return cls("umap", model, d, n, np.asarray(coords, dtype=np.float32), params)
+        unit = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+        return cls("umap", {"unit_vectors": unit.astype(np.float32)}, d, n, np.asarray(coords, dtype=np.float32), params)
 
     @classmethod
     def _fit_pca(cls, v: np.ndarray, params: dict[str, Any]) -> "Projection":
@@ -162,56 +162,85 @@ class Projection:
 
         n, d = v.shape
         k = min(2, n, d)
-        model = PCA(n_components=k, random_state=0).fit(v) if n > 1 else None
+        pca = PCA(n_components=k, random_state=0).fit(v) if n > 1 else None
+        model = {"mean": pca.mean_.astype(np.float32), "components": pca.components_.astype(np.float32)} if pca else None
         proj = cls("pca", model, d, n, np.zeros((n, 2), dtype=np.float32), params)
         proj.coords = proj.transform(v)
         return proj
 
     def transform(self, new_vectors: Any) -> np.ndarray:
-        """(m, 2) coordinates for new vectors in the fitted map."""
+        """(m, 2) coordinates for new vectors in the fitted map.
+
+        UMAP maps place a new point at the similarity-weighted mean of its nearest fitted points
+        (what UMAP's own transform starts from), so a saved map needs only arrays to be reloaded
+        (no pickle, which would run code from a file) and no numba compilation to extend."""
         v = _as_matrix(new_vectors, "new vectors")
         if v.shape[1] != self.dim:
             raise InvalidInputError(f"The projection was fitted on {self.dim}-d vectors, got {v.shape[1]}-d.")
         if self.method == "umap":
-            _import_umap()
-            return np.asarray(self.model.transform(v), dtype=np.float32)
+            return self._place_by_neighbours(v)
         out = np.zeros((len(v), 2), dtype=np.float32)
         if self.model is not None:
-            t = self.model.transform(v)
+            t = (v - self.model["mean"]) @ self.model["components"].T
             out[:, :t.shape[1]] = t
         return out
 
+    def _place_by_neighbours(self, v: np.ndarray, k: int = 15, block: int = 2048) -> np.ndarray:
+        fitted = self.model["unit_vectors"]
+        k = min(k, len(fitted))
+        unit = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+        out = np.empty((len(v), 2), dtype=np.float32)
+        for start in range(0, len(v), block):  # bounded memory: block x n_fit similarities at a time
+            sims = unit[start:start + block] @ fitted.T
+            top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+            w = np.take_along_axis(sims, top, axis=1)
+            # Sharpened weights: the closest neighbours decide, so a point between two topics
+            # still lands in the nearer one.
+            w = np.exp((w - w.max(axis=1, keepdims=True)) * 20.0)
+            w /= w.sum(axis=1, keepdims=True)
+            out[start:start + block] = np.einsum("ij,ijk->ik", w, self.coords[top])
+        return out
+
     def save(self, path: str | Path) -> Path:
-        """Write the fitted projection (a small header, then the pickled object), atomically:
-        a reader never sees half a file. Pickle runs code when loaded: load only files that
-        Lumina wrote."""
+        """Write the fitted map as plain arrays (``numpy.savez``, no pickle), atomically: a reader
+        never sees half a file."""
+        import json
+
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
+        header = {"format": _FORMAT, "version": 2, "method": self.method, "dim": self.dim, "n_fit": self.n_fit,
+                  "params": self.params}
+        arrays = {"coords": self.coords.astype(np.float32)}
+        if self.model is not None:
+            arrays.update({k: np.asarray(a, dtype=np.float32) for k, a in self.model.items()})
         tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
         with open(tmp, "wb") as f:
-            pickle.dump({"format": _FORMAT, "version": 1, "method": self.method, "dim": self.dim}, f)
-            pickle.dump(self, f, protocol=pickle.HIGHEST_PROTOCOL)
+            np.savez(f, header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8), **arrays)
         os.replace(tmp, path)
         return path
 
     @classmethod
     def load(cls, path: str | Path) -> "Projection":
+        import json
+        import zipfile
+
         path = Path(path)
         if not path.exists():
             raise NotFoundError(f"No saved projection at {path}.")
-        with open(path, "rb") as f:
-            try:
-                header = pickle.load(f)
-            except Exception:
-                header = None
-            if not isinstance(header, dict) or header.get("format") != _FORMAT:
-                raise InvalidInputError(f"{path} is not a saved Lumina projection.")
-            if header.get("method") == "umap":
-                _import_umap()  # first, so numba's cache is set up before umap is unpickled
-            obj = pickle.load(f)
-        if not isinstance(obj, cls):
-            raise InvalidInputError(f"{path} holds a {type(obj).__name__}, not a Projection.")
-        return obj
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                header = json.loads(bytes(data["header"]).decode())
+                arrays = {k: data[k] for k in data.files if k != "header"}
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile, UnicodeDecodeError, json.JSONDecodeError):
+            raise InvalidInputError(f"{path} is not a saved Lumina projection.") from None
+        if not isinstance(header, dict) or header.get("format") != _FORMAT or header.get("version") != 2:
+            raise InvalidInputError(f"{path} is not a saved Lumina projection (or one from an older version).")
+        coords = arrays.pop("coords")
+        method = header["method"]
+        need = {"umap": {"unit_vectors"}, "pca": {"mean", "components"}}.get(method)
+        if need is None or (arrays and set(arrays) != need) or (method == "umap" and not arrays):
+            raise InvalidInputError(f"{path} is not a saved Lumina projection.")
+        return cls(method, arrays or None, int(header["dim"]), int(header["n_fit"]), coords, header.get("params") or {})
 
 
 # -- clusters -----------------------------------------------------------------------------------
