@@ -45,7 +45,7 @@ page = st.navigation(pages)
 
 with ui.show_errors():
     ui.signed_in_box(actor, ui.project_picker())
-st.sidebar.caption(f"Lumina {lumina.__version__}", help=f"Data folder: `{settings().home}` (LUMINA_HOME)")
+st.sidebar.caption(f"Lumina {lumina.__version__}", help=f"Data folder: {ui.inline_code(settings().home)} (LUMINA_HOME)")
 
 ui.show_flash()
 with ui.app_frame(), ui.show_errors(), ui.hide_bugs():

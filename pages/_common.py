@@ -6,7 +6,6 @@ Only widgets and calls into ``lumina.*`` here, like the pages themselves.
 from __future__ import annotations
 
 import html
-import re
 import runpy
 from contextlib import contextmanager
 from datetime import datetime
@@ -20,6 +19,7 @@ from lumina import jobs as lj
 from lumina import projects as lp
 from lumina.errors import LuminaError
 from lumina.records import Job, Project
+from lumina.safe_markdown import escape_inline, inline_code, to_safe_markdown
 
 PROJECT_KEY = "project"
 _PICKER_KEY = "_project_picker"
@@ -150,30 +150,10 @@ def require_project() -> Project:
 
 # ---------------------------------------------------------------- safe text
 
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-# A Markdown link or image whose target runs code: `[x](javascript:...)`, `![x](data:...)`.
-_UNSAFE_LINK = re.compile(r"\]\(\s*(?=(?:javascript|vbscript|data|file)\s*:)", re.IGNORECASE)
-# A reference-style link definition to such a target: `[1]: javascript:...`.
-_UNSAFE_REF = re.compile(r"^(\s{0,3}\[[^\]]+\]):(?=\s*(?:javascript|vbscript|data|file)\s*:)", re.IGNORECASE)
-
-
 def escape_for_markdown(text: str) -> str:
-    """Escape HTML everywhere except inside fenced code blocks, which Markdown shows verbatim
-    (escaping there would print ``&lt;`` in code). Inline code is escaped too: safe, if ugly."""
-    out, fence = [], None
-    for line in text.splitlines(keepends=True):
-        m = _FENCE.match(line)
-        if fence is None:
-            if m and not (m.group(1)[0] == "`" and "`" in line[m.end():]):  # an opening fence
-                fence = m.group(1)
-            # "]\(" is no link: the target stays visible as text instead of becoming a link.
-            out.append(_UNSAFE_REF.sub(r"\1\\:", _UNSAFE_LINK.sub(r"]\\(", html.escape(line))))
-        else:
-            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) \
-                    and not line[m.end():].strip():
-                fence = None
-            out.append(line)
-    return "".join(out)
+    """Teacher text as Markdown that renders inert: parsed, then written out again with HTML as
+    text, images as text, only http(s)/mailto links (target shown) and Streamlit's syntax escaped."""
+    return to_safe_markdown(text)
 
 
 def safe_text(text: str | None, markdown: bool = False) -> None:
@@ -192,9 +172,9 @@ def tree_markdown(nodes, depth: int = 0) -> str:
     """A taxonomy tree as a nested Markdown list (names and descriptions escaped)."""
     lines = []
     for n in nodes:
-        extra = f" — {html.escape(n.description)}" if n.description else ""
+        extra = f" — {escape_inline(n.description)}" if n.description else ""
         weight = f" `×{n.weight:g}`" if n.weight != 1.0 else ""
-        lines.append(f"{'    ' * depth}- **{html.escape(n.name)}**{weight}{extra}")
+        lines.append(f"{'    ' * depth}- **{escape_inline(n.name)}**{weight}{extra}")
         if n.children:
             lines.append(tree_markdown(n.children, depth + 1))
     return "\n".join(lines)
@@ -255,7 +235,7 @@ def job_panel(job: Job, project: Project | None = None) -> None:
         if project:
             what += f" · {project.name}"
         st.markdown(f"**Job {job.id}** &nbsp; {status_badge(job)}  \n"
-                    f":gray[{html.escape(what)} · created {when}]")
+                    f":gray[{escape_inline(what)} · created {when}]")
         finished = job.done + job.failed
         frac = min(finished / job.total, 1.0) if job.total else 0.0
         per_sample = job.kind == "score" and p.get("scorer") in ("heuristics", "judge", "ifd")
@@ -277,10 +257,10 @@ def job_panel(job: Job, project: Project | None = None) -> None:
         elif job.started_at and job.finished_at:
             facts.append(f"took **{duration((job.finished_at - job.started_at).total_seconds())}**")
         if job.kind in ("generate", "expand", "probe", "eval") or (job.kind == "score" and p.get("scorer") == "judge"):
-            facts.append(f"teacher `{_job_teacher(job, project)}`")
+            facts.append(f"teacher {inline_code(_job_teacher(job, project))}")
         st.markdown(" · ".join(facts))
         if job.error:
-            st.warning(job.error, icon=":material/warning:")
+            st.warning(escape_inline(job.error), icon=":material/warning:")
         _job_actions(job)
         tail = lj.log_tail(job, lines=30)
         with st.expander("Log (last lines)"):
@@ -324,7 +304,7 @@ def _failures(job: Job, limit: int = 50) -> None:
     noted = (job.result or {}).get("errors") or []  # jobs without items (expand) keep theirs here
     if not items and noted:
         for e in noted[:limit]:
-            st.markdown(f"**{html.escape(e.get('path') or 'top level')}**")
+            st.markdown(f"**{escape_inline(e.get('path') or 'top level')}**")
             st.text(e.get("error") or "no error message")
             if e.get("raw"):
                 st.code(e["raw"], language=None, wrap_lines=True)
@@ -333,11 +313,11 @@ def _failures(job: Job, limit: int = 50) -> None:
         st.caption("No failed items recorded.")
         return
     for it in items:
-        st.markdown(f"**{html.escape(it.key)}** · attempt {it.attempts}")
+        st.markdown(f"**{escape_inline(it.key)}** · attempt {it.attempts}")
         st.text(it.error or "no error message")
         raw = it.raw or "(no raw teacher text)"
         st.code(raw, language=None, wrap_lines=True, height=160 if raw.count("\n") > 8 else "content")
-        st.caption(html.escape("Item: " + ", ".join(f"{k}={v}" for k, v in (it.payload or {}).items())))
+        st.caption(escape_inline("Item: " + ", ".join(f"{k}={v}" for k, v in (it.payload or {}).items())))
     if job.failed > limit:
         st.caption(f"Showing the first {limit} of {job.failed}.")
 
@@ -392,7 +372,7 @@ def template_editor(project_name: str, t) -> None:
     """A prompt template with its variables, saved per project (every version kept)."""
     from lumina import prompts
 
-    st.markdown(f"**{t.key}** · in use: `{t.ref}`" + (" (this project's wording)" if t.override else ""))
+    st.markdown(f"**{escape_inline(t.key)}** · in use: {inline_code(t.ref)}" + (" (this project's wording)" if t.override else ""))
     variables = ", ".join(f"`{v}`" for v in prompts.variables(t.key)) or "none"
     edited = st.text_area(t.key, t.source, height=180, key=f"tpl_{t.key}_{t.ref}", label_visibility="collapsed",
                           help=f"Jinja template. Variables: {variables}.")
@@ -402,12 +382,12 @@ def template_editor(project_name: str, t) -> None:
     if row.button("Save for this project", key=f"tpl_save_{t.key}", disabled=edited == t.source):
         with show_errors():
             saved = prompts.save_override(project_name, t.mode, t.step, edited)
-            flash(f"{t.key} now uses {saved.ref} in {project_name}.")
+            flash(f"{escape_inline(t.key)} now uses {escape_inline(saved.ref)} in {escape_inline(project_name)}.")
             st.rerun()
     if t.override and row.button("Back to the built-in", key=f"tpl_reset_{t.key}"):
         with show_errors():
             back = prompts.reset_override(project_name, t.mode, t.step)
-            flash(f"{t.key} uses the built-in {back.ref} again.")
+            flash(f"{escape_inline(t.key)} uses the built-in {escape_inline(back.ref)} again.")
             st.rerun()
 
 
@@ -487,7 +467,7 @@ def signed_in_box(actor: access.Actor, project: str | None) -> None:
         if project:
             with show_errors():
                 role = access.role_in(lp.get(project).id, actor)
-        st.caption(f"Signed in as **{html.escape(actor.name)}**" + (f" · {role} of this project" if role else ""))
+        st.caption(f"Signed in as **{escape_inline(actor.name)}**" + (f" · {role} of this project" if role else ""))
         if serving.auth_config(_has_oidc_secrets()).mode == "oidc":
             st.button("Sign out", icon=":material/logout:", on_click=st.logout)
 

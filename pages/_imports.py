@@ -52,6 +52,6 @@ def import_box(project_name: str, kind: str, key: str) -> None:
                 result = import_uploads(project_name, kind, [(f.name, f.getvalue()) for f in chosen],
                                         columns=columns or None, chunk_chars=chunk_chars, overlap=overlap)
                 note = f" Skipped: {'; '.join(result.skipped)}" if result.skipped else ""
-                ui.flash(result.message() + note)
+                ui.flash(ui.escape_inline(result.message() + note))
                 st.session_state[round_key] = st.session_state.get(round_key, 0) + 1
                 st.rerun()

@@ -44,7 +44,7 @@ if go:
                                 datasets.MixSource(source, ratio) if source else None,
                                 created_by=ui.current_reviewer())
         mixed = v.lineage.get("mix")
-        ui.flash(f"Froze {v.name}: {v.counts.get('train', 0):,} train, {v.counts.get('eval', 0):,} eval"
+        ui.flash(f"Froze {ui.escape_inline(v.name)}: {v.counts.get('train', 0):,} train, {v.counts.get('eval', 0):,} eval"
                  + (f", {mixed['rows_used']:,} general rows mixed in." if mixed else "."))
         st.rerun()
 
@@ -83,10 +83,10 @@ with tab_export:
     if done and done == str(datasets.export_folder(project.name, chosen, fmt)):
         from pathlib import Path
 
-        st.success(f"Written to `{done}` (with README.md, the dataset card).", icon=":material/check_circle:")
+        st.success(f"Written to {ui.inline_code(done)} (with README.md, the dataset card).", icon=":material/check_circle:")
         st.download_button("Download as .zip", datasets.zip_folder(Path(done)), file_name=f"{Path(done).name}.zip",
                            mime="application/zip", key="ds_download")
-    st.caption(f"From a terminal: `lumina dataset export {project.name} {chosen} --format {fmt} --out FOLDER`")
+    st.caption("From a terminal: " + ui.inline_code(f"lumina dataset export {project.name} {chosen} --format {fmt} --out FOLDER"))
 with tab_diff:
     if len(names) < 2:
         st.caption("Freeze a second version to compare.")
@@ -98,5 +98,5 @@ with tab_diff:
         c[1].metric("Removed", len(d.removed))
         c[2].metric("Edited", len(d.edited))
         c[3].metric("General rows", d.mix["b"], delta=d.mix["b"] - d.mix["a"])
-        st.caption(f"From {other} to {chosen}; {d.unchanged} samples unchanged.")
+        st.caption(f"From {ui.escape_inline(other)} to {ui.escape_inline(chosen)}; {d.unchanged} samples unchanged.")
         st.dataframe([c for c in d.coverage], hide_index=True, width="stretch")

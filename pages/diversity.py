@@ -8,6 +8,7 @@ import streamlit as st
 
 from lumina import jobs, mapping, review, ui_queries
 from lumina.records import SampleFilter
+from lumina.safe_markdown import escape_inline, inline_code
 from pages import _common as ui
 
 ui.ensure_frame()
@@ -30,8 +31,8 @@ state = mapping.map_state(project.name)
 c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")
 meta = state["meta"]
 c1.markdown(f"**{state['placed']:,} of {state['total']:,}** samples on the map"
-            + (f" · fitted {html.escape(meta.get('fitted_at', ''))} on {meta.get('n_fit', 0):,} with "
-               f"`{html.escape(str(meta.get('embedder', '')))}`" if meta else ""))
+            + (f" · fitted {escape_inline(meta.get('fitted_at', ''))} on {meta.get('n_fit', 0):,} with "
+               f"{inline_code(meta.get('embedder', ''))}" if meta else ""))
 if c2.button("Update map", type="primary", key="dv_update", disabled=not state["total"],
              help="Embed new samples and place them with the fitted projection (fast)."):
     with ui.show_errors():
@@ -60,9 +61,10 @@ clusters = meta.get("clusters") or {}
 hover = [f"{i} · {html.escape(t[:100])}" for i, t in zip(data["id"], data["instruction"])]
 fig = go.Figure()
 if colour in metrics:
+    bar = dict(title=html.escape(colour))  # plotly titles, like hover text, read a little HTML
     fig.add_trace(go.Scattergl(x=data["x"], y=data["y"], mode="markers", customdata=data["id"], text=hover,
                                hoverinfo="text", marker=dict(size=5, color=data["value"], colorscale="Viridis",
-                                                              showscale=True, colorbar=dict(title=colour))))
+                                                              showscale=True, colorbar=bar)))
 else:
     key = {"taxonomy node": "node", "cluster": "cluster", "status": "status", "flags": "flags"}[colour]
     groups: dict = {}
@@ -100,7 +102,7 @@ if selected:
     if b4.button("Flag all", key="dv_flag"):
         with ui.show_errors():
             n = review.flag(project.name, selected, name, reviewer)
-            ui.flash(f"Flagged {n:,} samples '{name}'.")
+            ui.flash(f"Flagged {n:,} samples '{escape_inline(name)}'.")
             st.rerun()
     shown = ui_queries.filtered_page(project.name, SampleFilter(ids=selected[:200]), limit=200)[0]
     st.dataframe([{"id": s.id, "status": s.status, "node": s.node_path, "instruction": s.instruction[:200],

@@ -1,11 +1,10 @@
 """Evaluate: a trained student against its base on the version's eval split (loss, perplexity,
 answers, a position-swapped judge) and on general eval sets (forgetting); a playground."""
 
-import html
-
 import streamlit as st
 
 from lumina import eval_runs, importers, jobs, train_runs
+from lumina.safe_markdown import escape_inline, inline_code
 from pages import _common as ui
 from pages._imports import import_box
 
@@ -17,7 +16,7 @@ ui.show_flash()
 
 runs = [r for r in train_runs.list_runs(project.name) if r.status == "done"]
 if not runs:
-    st.info(f"No finished training run yet. Train the student (`{html.escape(project.student)}`) on the "
+    st.info(f"No finished training run yet. Train the student ({inline_code(project.student)}) on the "
             "**Train** page first.", icon=":material/info:")
     st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
     st.stop()
@@ -35,7 +34,8 @@ chosen_sets = c1.multiselect("Check forgetting on", list(sets), key="ev_sets",
                              format_func=lambda n: f"{n} ({sets[n]} items)")
 prompts = c2.number_input("Prompts to answer", 0, 500, 20, key="ev_prompts")
 judge = c3.toggle("Pairwise judge", value=True, key="ev_judge",
-                  help=f"The project's teacher ({project.teacher}) compares base and tuned answers, in both orders.")
+                  help=f"The project's teacher ({inline_code(project.teacher)}) compares base and tuned answers, "
+                       "in both orders.")
 if st.button("Evaluate", type="primary", key="ev_go"):
     with ui.show_errors():
         job = eval_runs.start_eval(project.name, eval_runs.EvalRequest(run_id, chosen_sets, judge, int(prompts)))
@@ -61,7 +61,7 @@ if done:
     j = res.get("judge")
     if j:
         if j.get("win_rate") is not None:
-            st.markdown(f"**Judge** (`{html.escape(j.get('teacher', ''))}`): {j['wins']} wins · {j['ties']} ties · "
+            st.markdown(f"**Judge** ({inline_code(j.get('teacher', ''))}): {j['wins']} wins · {j['ties']} ties · "
                         f"{j['losses']} losses · {j['failed']} failed — tuned win rate **{j['win_rate']:.2f}** "
                         f"(95% CI {j['ci_low']:.2f}–{j['ci_high']:.2f}); the two orders agreed on "
                         f"{(j.get('consistency') or 0):.0%} of items.")
@@ -79,7 +79,8 @@ if done:
     if answers:
         with st.expander(f"Answers ({len(answers)})"):
             for k, a in enumerate(answers):
-                st.markdown(f"**{k + 1}.** " + (f"verdict: *{a['verdict']}*" if a.get("verdict") else ""))
+                verdict = f"verdict: *{escape_inline(a['verdict'])}*" if a.get("verdict") else ""
+                st.markdown(f"**{k + 1}.** {verdict}")
                 ui.safe_text(a["prompt"])
                 l, r = st.columns(2)
                 with l:
@@ -112,4 +113,4 @@ if play_id:
             st.caption("tuned")
             ui.safe_text(play.result["tuned"])
     elif play.error:
-        st.error(play.error, icon=":material/error:")
+        st.error(escape_inline(play.error), icon=":material/error:")

@@ -1,6 +1,5 @@
 """Generate: pick a mode and its inputs, read (or reword) the prompts, see the budget, start a run."""
 
-import html
 import re
 
 import streamlit as st
@@ -24,10 +23,10 @@ GO_KEY = "gen_go"
 
 project = ui.require_project()
 st.title("Generate")
-st.caption(f"Project **{html.escape(project.name)}** · teacher `{project.teacher}`")
+st.caption(f"Project **{ui.escape_inline(project.name)}** · teacher {ui.inline_code(project.teacher)}")
 
 # ---------------------------------------------------------------- teacher
-with st.expander(f"Teacher: `{project.teacher}`"):
+with st.expander(f"Teacher: {ui.inline_code(project.teacher)}"):
     remote = options.of(project.settings)
     with st.form("teacher_form"):
         spec = st.text_input("Teacher spec", project.teacher, key=f"gen_teacher_spec::{project.name}",
@@ -47,7 +46,7 @@ with st.expander(f"Teacher: `{project.teacher}`"):
             if spec.strip() != project.teacher:
                 project = update_project(project.name, teacher=spec.strip())
             set_teacher_options(project.name, concurrency=concurrency, timeout_s=timeout_s, max_retries=max_retries)
-            ui.flash(f"Teacher set to {project.teacher} (concurrency {concurrency}, timeout {timeout_s:g} s, "
+            ui.flash(f"Teacher set to {ui.escape_inline(project.teacher)} (concurrency {concurrency}, timeout {timeout_s:g} s, "
                      f"{max_retries} retries)")
             st.rerun()
     if st.button("Test connection", icon=":material/network_check:", key="gen_probe",
@@ -57,7 +56,7 @@ with st.expander(f"Teacher: `{project.teacher}`"):
             st.session_state[PROBE_KEY] = test_connection(project.teacher, project.id)
     probe_out = st.session_state.get(PROBE_KEY)
     if isinstance(probe_out, ProbeResult):
-        st.success(f"Answered in {probe_out.latency_s:.2f} s: {ui.escape_for_markdown(probe_out.text.strip())}",
+        st.success(f"Answered in {probe_out.latency_s:.2f} s: {ui.escape_inline(probe_out.text.strip())}",
                    icon=":material/check_circle:")
     elif probe_out is not None:
         with ui.show_errors():
@@ -65,7 +64,7 @@ with st.expander(f"Teacher: `{project.teacher}`"):
             if job.result:
                 r = job.result
                 st.success(f"Answered in {r['latency_s']:.2f} s (model load {r['load_s']:.1f} s): "
-                           f"{ui.escape_for_markdown(r['text'].strip())}", icon=":material/check_circle:")
+                           f"{ui.escape_inline(r['text'].strip())}", icon=":material/check_circle:")
             else:
                 ui.live_jobs(lambda: [jobs.get(probe_out.id)], project_for=lambda j: project)
 
@@ -84,7 +83,7 @@ if mode in IMPORT_KIND:
     kind = IMPORT_KIND[mode]
     if not have.get(mode):
         st.info(f"No {INPUT_WORDS[mode]} yet: import {kind} below, or from a terminal with "
-                f"`lumina import {project.name} FILE --as {kind}`.", icon=":material/upload_file:")
+                f"{ui.inline_code(f'lumina import {project.name} FILE --as {kind}')}.", icon=":material/upload_file:")
     import_box(project.name, kind, key=f"gen_import_{kind}")
 elif mode == "evolve":
     if not have.get("evolve"):
@@ -96,12 +95,12 @@ elif mode == "taxonomy":
                    "outline, or with the teacher's help).", icon=":material/warning:")
         st.page_link("pages/taxonomy.py", label="Go to Taxonomy", icon=":material/account_tree:")
     else:
-        with st.expander(f"Taxonomy: {tree.name} ({len(tree.leaves())} leaves)", expanded=False):
-            st.caption(html.escape(tree.name) + (f" — {html.escape(tree.description)}" if tree.description else ""))
+        with st.expander(f"Taxonomy: {ui.escape_inline(tree.name)} ({len(tree.leaves())} leaves)", expanded=False):
+            st.caption(ui.escape_inline(tree.name) + (f" — {ui.escape_inline(tree.description)}" if tree.description else ""))
             st.markdown(ui.tree_markdown(tree.nodes))
-            st.markdown("**Task types:** " + ", ".join(map(html.escape, tree.task_types)) + "  \n"
-                        "**Difficulty:** " + ", ".join(map(html.escape, tree.difficulty))
-                        + ("  \n**Personas:** " + ", ".join(map(html.escape, tree.personas)) if tree.personas else ""))
+            st.markdown("**Task types:** " + ", ".join(map(ui.escape_inline, tree.task_types)) + "  \n"
+                        "**Difficulty:** " + ", ".join(map(ui.escape_inline, tree.difficulty))
+                        + ("  \n**Personas:** " + ", ".join(map(ui.escape_inline, tree.personas)) if tree.personas else ""))
             st.page_link("pages/taxonomy.py", label="Edit on the Taxonomy page", icon=":material/edit:")
 
 # ---------------------------------------------------------------- prompt templates
@@ -176,7 +175,7 @@ try:
 except ValidationError as exc:
     for err in exc.errors():
         where = ".".join(map(str, err["loc"])) or "settings"
-        st.error(f"{where}: {err['msg']}", icon=":material/error:")
+        st.error(ui.escape_inline(f"{where}: {err['msg']}"), icon=":material/error:")
 
 # ---------------------------------------------------------------- budget guard and launch
 if params is not None:
@@ -189,7 +188,7 @@ if params is not None:
                     f"about **{ui.duration(est.seconds)}** (at most {ui.duration(est.seconds_max)}).",
                     icon=":material/timer:")
         else:
-            st.info(f"Budget: {tokens}. No speed measured yet for `{est.teacher}` on this machine: use "
+            st.info(f"Budget: {tokens}. No speed measured yet for {ui.inline_code(est.teacher)} on this machine: use "
                     "**Test connection** above, or start with a small run.", icon=":material/timer:")
 
 go = st.button("Generate", type="primary", icon=":material/auto_awesome:", key=GO_KEY,

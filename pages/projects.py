@@ -2,8 +2,6 @@
 
 import streamlit as st
 
-import html
-
 from lumina import access, projects, taxonomy, teachers, ui_queries
 from lumina.errors import LuminaError
 from lumina.textfiles import decode
@@ -39,7 +37,7 @@ if rows:
             "created": st.column_config.DatetimeColumn("Created", format="YYYY-MM-DD HH:mm"),
         },
     )
-    st.caption(f"Current project: **{current}** — select a row or use the sidebar to switch.")
+    st.caption(f"Current project: **{ui.escape_inline(current)}** — select a row or use the sidebar to switch.")
 else:
     st.info("No projects yet. Create one below, or run `lumina demo` in a terminal for a "
             "ready-made project with samples.", icon=":material/info:")
@@ -47,7 +45,7 @@ else:
 actor = ui.current_actor()
 current = st.session_state.get(ui.PROJECT_KEY)
 if current and not actor.trusted:
-    st.subheader(f"Members of {html.escape(current)}")
+    st.subheader(f"Members of {ui.escape_inline(current)}")
     with ui.show_errors():
         members = access.members(current)
         st.dataframe([{"member": m, "role": r, "granted by": g or ""} for m, r, g in members] or
@@ -63,10 +61,10 @@ if current and not actor.trusted:
                 if st.form_submit_button("Save member"):
                     if remove:
                         done = access.revoke(current, who)
-                        ui.flash(f"Removed {html.escape(who)}." if done else f"{html.escape(who)} was not listed.")
+                        ui.flash(f"Removed {ui.escape_inline(who)}." if done else f"{ui.escape_inline(who)} was not listed.")
                     else:
                         access.grant(current, who, role)
-                        ui.flash(f"{html.escape(who)} is now {role} of {html.escape(current)}.")
+                        ui.flash(f"{ui.escape_inline(who)} is now {role} of {ui.escape_inline(current)}.")
                     st.rerun()
 
 st.subheader("New project")
@@ -101,7 +99,7 @@ if submitted:
         project = projects.create_project(name, taxonomy_obj=tree, teacher=teacher, student=student)
         ui.select_project(project.name)
         nodes = f" with {len(tree.leaves())} taxonomy leaves" if tree else " without a taxonomy"
-        ui.flash(f"Created project **{project.name}**{nodes}. Next: Generate.")
+        ui.flash(f"Created project **{ui.escape_inline(project.name)}**{nodes}. Next: Generate.")
         st.rerun()
 
 if examples:
@@ -110,8 +108,8 @@ if examples:
             try:
                 tree = taxonomy.load(path)
             except LuminaError as exc:
-                st.warning(f"**{path.name}** cannot be used: {exc}", icon=":material/warning:")
+                st.warning(f"**{ui.escape_inline(path.name)}** cannot be used: {ui.escape_inline(exc)}", icon=":material/warning:")
             else:
-                st.markdown(f"**{path.name}** — {tree.name}: {tree.description or ''} "
-                            f"({len(tree.leaves())} leaves; task types: {', '.join(tree.task_types)}; "
-                            f"difficulty: {', '.join(tree.difficulty)})")
+                st.markdown(ui.escape_inline(f"{path.name} — {tree.name}: {tree.description or ''} "
+                                             f"({len(tree.leaves())} leaves; task types: {', '.join(tree.task_types)}; "
+                                             f"difficulty: {', '.join(tree.difficulty)})"))

@@ -8,6 +8,7 @@ import streamlit as st
 
 from lumina import jobs, policy, review, scoring, ui_queries
 from lumina.records import SampleFilter
+from lumina.safe_markdown import escape_inline, inline_code
 from lumina.store import connect
 from lumina.store import quality as store_quality
 from pages import _common as ui
@@ -27,10 +28,10 @@ if not total:
 st.subheader("Scorers")
 HELP = {
     "heuristics": "Cheap text checks (length, repetition, refusals, truncation, language, template leftovers).",
-    "judge": f"The teacher ({project.teacher}) grades correctness, helpfulness, instruction following and "
-             "complexity 1-5 with a rationale.",
-    "ifd": f"Instruction-following difficulty with the student ({project.student}): >1 means the instruction "
-           "does not help predict the answer.",
+    "judge": f"The teacher ({inline_code(project.teacher)}) grades correctness, helpfulness, instruction "
+             "following and complexity 1-5 with a rationale.",
+    "ifd": f"Instruction-following difficulty with the student ({inline_code(project.student)}): >1 means the "
+           "instruction does not help predict the answer.",
     "dedup": "Exact, near (MinHash) and semantic (embedding) duplicates; the best-scored copy stays.",
     "decontam": "N-gram overlap and embedding matches against imported eval sets.",
 }
@@ -59,7 +60,7 @@ if flags:
                  column_config={"share": st.column_config.ProgressColumn("Share of samples", format="percent",
                                                                          min_value=0.0, max_value=1.0)})
 else:
-    st.caption(f"No flags on the {total} samples of {project.name}.")
+    st.caption(f"No flags on the {total} samples of {escape_inline(project.name)}.")
 
 with connect() as con:
     values = store_quality.all_metric_values(con, project.id)
@@ -73,13 +74,14 @@ if values:
         keep = st.slider("Keep samples with a score of at least", lo, hi, lo, key=f"q_thr_{metric}")
         passing = sum(x >= keep for x in v)
         st.markdown(f"**{passing:,} of {len(v):,}** scored samples pass "
-                    f"({len(v) - passing:,} below); {total - len(v):,} have no {html.escape(metric)} score.")
+                    f"({len(v) - passing:,} below); {total - len(v):,} have no {escape_inline(metric)} score.")
     else:
         keep = lo
-        st.caption(f"Every scored sample has {metric} = {lo:g}.")
+        st.caption(f"Every scored sample has {escape_inline(metric)} = {lo:g}.")
     fig = go.Figure(go.Histogram(x=v, nbinsx=40))
     fig.add_vline(x=keep, line_dash="dash", line_color="red")
-    fig.update_layout(height=260, margin=dict(l=10, r=10, t=10, b=10), xaxis_title=metric, yaxis_title="samples")
+    fig.update_layout(height=260, margin=dict(l=10, r=10, t=10, b=10), xaxis_title=html.escape(metric),
+                      yaxis_title="samples")  # plotly titles read a little HTML
     st.plotly_chart(fig, key=f"q_hist_{metric}")
 
 with st.expander("Judge rubric (the prompt the judge grades with; per project, versioned)"):
@@ -98,20 +100,21 @@ reviewer = ui.current_reviewer()
 with ui.show_errors():
     pv = policy.preview(project.name, rule)
     st.markdown(f"**{len(pv.ids):,}** pending samples match: "
-                + ", ".join(f"`{k}` {n:,}" for k, n in pv.per_rule.items()))
+                + ", ".join(f"{inline_code(k)} {n:,}" for k, n in pv.per_rule.items()))
     if pv.ids:
         shown = ui_queries.filtered_page(project.name, SampleFilter(ids=pv.ids[:20]), limit=20)[0]
         with st.expander(f"First {len(shown)} of them"):
             for s in shown:
-                st.markdown(f"**{s.id}** · " + " ".join(f":orange-badge[{html.escape(f)}]" for f in s.flags))
+                st.markdown(f"**{s.id}** · " + " ".join(f":orange-badge[{escape_inline(f)}]" for f in s.flags))
                 st.text(s.instruction[:300])
-    st.caption(f"Decisions are recorded as **{html.escape(reviewer)}**.")
+    st.caption(f"Decisions are recorded as **{escape_inline(reviewer)}**.")
     a, b = st.columns([1, 3])
     if a.button(f"Apply: reject {len(pv.ids):,}", type="primary", key="q_apply", disabled=not pv.ids):
         res = policy.apply(project.name, rule, reviewer)
-        ui.flash(f"Rejected {res.decided:,} samples by policy '{pv.text}' as {reviewer}. Undo reverses all of them.")
+        ui.flash(f"Rejected {res.decided:,} samples by policy {inline_code(pv.text)} as {escape_inline(reviewer)}. "
+                 "Undo reverses all of them.")
         st.rerun()
     if b.button("Undo my last decision", key="q_undo"):
         res = review.undo(project.name, reviewer)
-        ui.flash(f"Undid {res.action} of {len(res.sample_ids):,} samples.")
+        ui.flash(f"Undid {escape_inline(res.action)} of {len(res.sample_ids):,} samples.")
         st.rerun()

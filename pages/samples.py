@@ -1,11 +1,11 @@
 """Samples browser: filter, page through, and read one sample with its provenance."""
 
-import html
 import math
 
 import streamlit as st
 
 from lumina import ui_queries
+from lumina.safe_markdown import escape_inline, inline_code
 from pages import _common as ui
 
 ui.ensure_frame()
@@ -23,8 +23,8 @@ def _first_page() -> None:
 
 
 counts = ui_queries.status_counts(project.name)
-st.caption(f"{project.name}: {sum(counts.values())} samples — "
-           + (", ".join(f"{n} {s}" for s, n in counts.items()) or "none yet"))
+st.caption(f"{escape_inline(project.name)}: {sum(counts.values())} samples — "
+           + (", ".join(f"{n} {escape_inline(s)}" for s, n in counts.items()) or "none yet"))
 
 f1, f2, f3, f4 = st.columns([1, 2, 3, 1])
 status = f1.selectbox("Status", STATUSES, key="samples_status", on_change=_first_page)
@@ -98,14 +98,14 @@ if not rows:
 as_markdown = toggle.toggle("Render Markdown", key="samples_markdown",
                             help="Formatting only; HTML in teacher text is always shown as text.")
 
-meta = [f"status **{chosen.status}**", f"mode `{chosen.mode}`"]
+meta = [f"status **{escape_inline(chosen.status)}**", f"mode {inline_code(chosen.mode)}"]
 for label, value in (("node", chosen.node_path), ("task", chosen.task_type),
                      ("difficulty", chosen.difficulty), ("persona", chosen.persona)):
     if value:
-        meta.append(f"{label} **{html.escape(value)}**")
+        meta.append(f"{label} **{escape_inline(value)}**")
 st.markdown(" · ".join(meta))
 if chosen.flags:
-    st.markdown(" ".join(f":orange-badge[{html.escape(f)}]" for f in chosen.flags))
+    st.markdown(" ".join(f":orange-badge[{escape_inline(f)}]" for f in chosen.flags))
 
 left, right = st.columns(2)
 with left:
@@ -148,7 +148,7 @@ with s2:
         if not raw:
             st.caption("Not recorded.")
         for key, value in raw.items():
-            st.caption(key)
+            st.caption(escape_inline(key))
             if isinstance(value, str):
                 st.code(value, language=None, wrap_lines=True)
             else:

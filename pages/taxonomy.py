@@ -1,11 +1,11 @@
 """Taxonomy designer: the tree with its sample counts, node edits, imports and teacher expansion."""
 
-import html
 import json
 
 import streamlit as st
 
 from lumina import jobs, taxonomy_edit, taxonomy_expand, ui_queries
+from lumina.safe_markdown import escape_inline
 from lumina.textfiles import decode
 from lumina.taxonomy import SEP
 from pages import _common as ui
@@ -24,8 +24,8 @@ rows = ui_queries.node_table(project.name) if tree.nodes else []
 paths = [r["path"] for r in rows if r["path"] != ui_queries.OUTSIDE_TAXONOMY]
 
 if tree.nodes:
-    about = f" — {html.escape(tree.description)}" if tree.description else ""
-    st.caption(f"**{html.escape(tree.name)}**{about} · a node's counts include everything below it.")
+    about = f" — {escape_inline(tree.description)}" if tree.description else ""
+    st.caption(f"**{escape_inline(tree.name)}**{about} · a node's counts include everything below it.")
     m1, m2, m3, m4 = st.columns(4)
     m1.metric("Nodes", len(paths))
     m2.metric("Leaves", len(tree.leaves()))
@@ -48,7 +48,7 @@ if tree.nodes:
     )
     if any(r["leaf"] and r["generated"] == 0 for r in rows):
         empty = [r["path"] for r in rows if r["leaf"] and r["generated"] == 0]
-        st.caption(f":orange[{len(empty)} leaves have no samples yet]: " + ", ".join(map(html.escape, empty[:8]))
+        st.caption(f":orange[{len(empty)} leaves have no samples yet]: " + ", ".join(map(escape_inline, empty[:8]))
                    + (" …" if len(empty) > 8 else ""))
 else:
     st.info("This project has no taxonomy yet. Add a first subject below, paste an outline (a markdown "
@@ -84,7 +84,7 @@ with left:
                         new_path = taxonomy_edit.rename_node(project.name, path, new_name)
                     taxonomy_edit.update_node(project.name, new_path, description=desc, weight=weight)
                     st.session_state[NEXT_NODE] = new_path
-                    ui.flash(f"Saved **{html.escape(new_path)}**.")
+                    ui.flash(f"Saved **{escape_inline(new_path)}**.")
                     st.rerun()
         parents = [TOP] + [p for p in paths if p != path and not p.startswith(path + SEP)]
         current_parent = path.rpartition(SEP)[0] or TOP
@@ -94,7 +94,7 @@ with left:
             with ui.show_errors():
                 moved = taxonomy_edit.move_node(project.name, path, None if target == TOP else target)
                 st.session_state[NEXT_NODE] = moved
-                ui.flash(f"Moved to **{html.escape(moved)}**.")
+                ui.flash(f"Moved to **{escape_inline(moved)}**.")
                 st.rerun()
         sure = d_col.checkbox("Delete this node and everything below it", key=f"tax_delete_sure::{project.name}::{path}")
         if d_col.button("Delete", key="tax_delete", type="secondary", disabled=not sure, icon=":material/delete:"):
@@ -105,7 +105,7 @@ with left:
                 st.rerun()
 
 with right:
-    where = f"under **{html.escape(path)}**" if path else "at the top level"
+    where = f"under **{escape_inline(path)}**" if path else "at the top level"
     with st.form("tax_add_form", clear_on_submit=True):
         st.markdown(f"Add a node {where}")
         add_name = st.text_input("New node name", key="tax_add_name")
@@ -113,7 +113,7 @@ with right:
         if st.form_submit_button("Add", icon=":material/add:"):
             with ui.show_errors():
                 added = taxonomy_edit.add_node(project.name, path, add_name, add_desc)
-                ui.flash(f"Added **{html.escape(added)}**.")
+                ui.flash(f"Added **{escape_inline(added)}**.")
                 st.rerun()
 
     st.markdown(f"**Ask the teacher** for sub-topics {where}")
@@ -132,9 +132,10 @@ with right:
 
 def proposals_review(for_path: str, suggestion: taxonomy_expand.Suggestion) -> None:
     """Accept, edit or reject each proposal; only checked rows are added."""
-    label = html.escape(for_path) if for_path else "the top level"
+    label = escape_inline(for_path) if for_path else "the top level"
     if suggestion.error and not suggestion.proposals:
-        st.warning(f"The teacher's proposals for {label} were unusable: {suggestion.error}", icon=":material/warning:")
+        st.warning(f"The teacher's proposals for {label} were unusable: {escape_inline(suggestion.error)}",
+                   icon=":material/warning:")
         if suggestion.raw:
             with st.expander("Raw teacher text"):
                 st.code(suggestion.raw, language=None, wrap_lines=True)
@@ -223,7 +224,7 @@ with t_import:
         with ui.show_errors():
             text = decode(upload.getvalue(), upload.name)
             new = taxonomy_edit.replace_from_yaml(project.name, text, where=upload.name)
-            ui.flash(f"Taxonomy replaced from {html.escape(upload.name)}: {len(new.leaves())} leaves.")
+            ui.flash(f"Taxonomy replaced from {escape_inline(upload.name)}: {len(new.leaves())} leaves.")
             st.rerun()
 
 with t_expand:
@@ -245,7 +246,7 @@ with t_expand:
             ui.live_jobs(lambda: [jobs.get(exp[1])], project_for=lambda j: project)
             result = jobs.get(exp[1]).result or {}
             for e in result.get("errors", [])[:20]:
-                st.caption(f"{html.escape(e['path'] or 'top level')}: {html.escape(e['error'])}")
+                st.caption(f"{escape_inline(e['path'] or 'top level')}: {escape_inline(e['error'])}")
 
 with t_yaml:
     yaml_text = tree.to_yaml()

@@ -1,14 +1,13 @@
 """Train: fine-tune the student on a frozen dataset version (TRL SFTTrainer + PEFT LoRA) as a
 background job, with live loss / learning rate / speed charts, cancel and resume; runs side by side."""
 
-import html
-
 import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
 from lumina import datasets, jobs, train_runs
 from lumina.device import detect
+from lumina.safe_markdown import escape_inline, inline_code
 from lumina.train.config import METHODS, PRESETS, TrainConfig
 from pages import _common as ui
 
@@ -19,7 +18,7 @@ st.title("Train")
 ui.show_flash()
 
 device = detect()
-st.caption(f"Device: **{html.escape(device.label())}** · student `{html.escape(project.student)}`")
+st.caption(f"Device: **{escape_inline(device.label())}** · student {inline_code(project.student)}")
 versions = datasets.list_versions(project.name)
 if not versions:
     st.info("Freeze a dataset version on the **Datasets** page first: training runs on a frozen version, "
@@ -136,7 +135,7 @@ def run_panel() -> None:
     job = jobs.get(run.job_id) if run.job_id else None
     hist = train_runs.history(run)
     last = next((h for h in reversed(hist) if "loss" in h), {})
-    facts = [f"status **{run.status}**", f"{run.method} on `{html.escape(run.base_model)}`"]
+    facts = [f"status **{escape_inline(run.status)}**", f"{escape_inline(run.method)} on {inline_code(run.base_model)}"]
     if last:
         facts.append(f"step {last.get('step')} · loss {last.get('loss', 0):.4f}")
         if last.get("eta_s") is not None and run.status == "running":

@@ -146,16 +146,18 @@ def test_create_project_form_with_example():
     assert not at.error, [e.value for e in at.error]
     assert projects.names() == ["my-project"]
     assert at.session_state["project"] == "my-project"
-    assert "Created project **my-project**" in text_of(at)
+    assert "Created project **my\\-project**" in text_of(at)
     assert projects.taxonomy_of(projects.get("my-project")).name == "Everyday science"
 
 
 def test_create_project_form_shows_errors():
     at = run_page("projects")
-    at.text_input(key="new_name").input("bad/name").run()
+    at.button[0].click().run()
+    assert at.error and "needs a name" in at.error[0].value
+    at.text_input(key="new_name").input("bad/name")  # form fields are sent with the submit
     at.button[0].click().run()
     assert not at.exception
-    assert at.error and "must be 1-80 characters" in at.error[0].value
+    assert at.error and "'bad/name' must be 1-64 characters" in at.error[0].value
     at.text_input(key="new_name").input("ok-name")
     at.text_input(key="new_teacher").input("nonsense")
     at.button[0].click().run()

@@ -1,16 +1,18 @@
 """End to end in a real browser: `streamlit run app.py` + system Chromium driven by Playwright.
 
 Checks what AppTest cannot: the page really renders in a browser, teacher text that contains
-HTML is shown as text and never executed.
+HTML is shown as text and never executed, and images in it are never loaded.
 """
 
 from __future__ import annotations
 
+import http.server
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -34,6 +36,14 @@ XSS_INSTRUCTION = ('Explain what this markup does: <script>window.__xss=1</scrip
 XSS_RESPONSE = ("The <b>script</b> tag runs code; an <img> with onerror runs code when loading fails.\n\n"
                 "```html\n<script>window.__xss=4</script>\n```\n")
 TEACHER = "transformers:smollm2-135m-instruct"
+# A fence opened inside a list item, then raw HTML after it (closed, then unclosed), then images
+# pointing at a server the test watches: nothing may run and nothing may be fetched.
+PIXEL_INSTRUCTION = "pixelcheck: write the steps ![inline pixel]({pixel}/instruction.png)"
+PIXEL_RESPONSE = ("Steps:\n\n- Open the page\n  ```html\n  <b>inside the fence</b>\n  ```\n"
+                  '<img src=x onerror="window.__xss=5">\n\n'
+                  "- Then\n  ```\n  an unclosed fence\n"
+                  '<img src=x onerror="window.__xss=6">\n\n'
+                  "![tracking pixel]({pixel}/p.png) and ![by reference][px]\n\n[px]: {pixel}/ref.png\n")
 
 
 def _free_port() -> int:
@@ -42,7 +52,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _seed_data() -> int:
+def _seed_data(pixel: str) -> int:
     example = REPO / "data" / "examples" / "everyday-science.yaml"
     p = projects.create_project("xss-check", taxonomy_file=example, teacher=TEACHER,
                                 check_reachable=False)
@@ -53,6 +63,12 @@ def _seed_data() -> int:
                       {"role": "assistant", "content": XSS_RESPONSE}],
             node_path=f"Physics{SEP}Optics", task_type="explanation", difficulty="beginner",
             teacher=TEACHER, seed=7, raw={"answer": XSS_RESPONSE, "finish_reason": "stop"},
+        ))
+        instruction, response = PIXEL_INSTRUCTION.format(pixel=pixel), PIXEL_RESPONSE.format(pixel=pixel)
+        samples.write(con, p.id, NewSample(
+            mode="taxonomy", instruction=instruction, response=response,
+            messages=[{"role": "user", "content": instruction}, {"role": "assistant", "content": response}],
+            node_path=f"Physics{SEP}Optics", task_type="explanation", difficulty="beginner", teacher=TEACHER,
         ))
     job = jobs.submit("generate", p.id, {"n": 3, "seed": 0}, launch_worker=False)
     with connect() as con:
@@ -67,14 +83,40 @@ def _seed_data() -> int:
     return job.id
 
 
+class _PixelHandler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802 (http.server's name)
+        self.server.hits.append(self.path)
+        self.send_response(200)
+        self.send_header("Content-Type", "image/gif")
+        self.end_headers()
+        self.wfile.write(b"GIF89a\x01\x00\x01\x00\x00\x00\x00;")
+
+    def log_message(self, *args):
+        pass
+
+
 @pytest.fixture
-def server(lumina_home):
+def pixel():
+    """An image server on 127.0.0.1 that records every request: (base URL, paths requested)."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _PixelHandler)
+    httpd.hits = []
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}", httpd.hits
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.fixture
+def server(lumina_home, pixel):
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"{CHROMIUM} is missing (install it with: apt-get install -y chromium)")
     pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
     import httpx
 
-    job_id = _seed_data()
+    job_id = _seed_data(pixel[0])
     port = _free_port()
     log = open(lumina_home / "streamlit.log", "wb")
     streamlit = [sys.executable, "-m", "streamlit"]
@@ -161,6 +203,54 @@ def test_samples_and_jobs_pages_in_chromium(server, tmp_path):
             assert page.evaluate("typeof window.__xss") == "undefined"
             assert page.locator('[data-testid="stException"]').count() == 0
             _shot(page, tmp_path, "jobs")
+            assert not errors, errors
+        finally:
+            browser.close()
+
+
+def test_hostile_markdown_stays_inert_in_chromium(server, pixel, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    url, _ = server
+    pixel_url, hits = pixel
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            errors: list[str] = []
+            requested: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.on("request", lambda request: requested.append(request.url))
+
+            page.goto(f"{url}/samples")
+            expect(page.get_by_role("heading", name="Sample 1")).to_be_visible(timeout=30_000)
+            search = page.get_by_label("Search instruction and response")
+            search.fill("pixelcheck")
+            search.press("Enter")
+            expect(page.get_by_role("heading", name="Sample 2")).to_be_visible(timeout=30_000)
+            page.get_by_text("Render Markdown").click()
+
+            markdown = page.locator('[data-testid="stMain"]').get_by_test_id("stMarkdownContainer")
+            response = markdown.filter(has_text="an unclosed fence")
+            expect(response).to_contain_text('<img src=x onerror="window.__xss=5">', timeout=30_000)
+            expect(response).to_contain_text('<img src=x onerror="window.__xss=6">')
+            expect(response).to_contain_text(f"[image: tracking pixel]({pixel_url}/p.png)")
+            expect(response).to_contain_text(f"[image: by reference]({pixel_url}/ref.png)")
+            expect(response.locator("code").filter(has_text="<b>inside the fence</b>")).to_be_visible()
+            expect(markdown.filter(has_text="pixelcheck")).to_contain_text(
+                f"[image: inline pixel]({pixel_url}/instruction.png)")
+            page.wait_for_timeout(1000)  # time for any image to be requested
+            _shot(page, tmp_path, "pixel")
+
+            assert page.locator(f'img[src^="{pixel_url}"]').count() == 0
+            assert page.locator('[data-testid="stMain"] img[src="x"]').count() == 0
+            assert page.evaluate("typeof window.__xss") == "undefined"
+            assert [u for u in requested if u.startswith(pixel_url)] == [] and hits == []
+            # The control: this page can reach the pixel server, so the silence above means something.
+            page.evaluate("src => new Promise(done => { const i = new Image(); i.onload = i.onerror = done; "
+                          "i.src = src; })", f"{pixel_url}/control.gif")
+            assert hits == ["/control.gif"]
+            assert page.locator('[data-testid="stException"]').count() == 0
             assert not errors, errors
         finally:
             browser.close()
