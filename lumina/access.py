@@ -162,6 +162,9 @@ def allows(role: str | None, needed: str) -> bool:
 
 def can(project: Any, needed: str, actor: Actor | None = None) -> bool:
     """For pages deciding what to offer; the library still checks every call."""
+    actor = actor or current()
+    if actor.trusted:
+        return True
     try:
         pid, _ = _project_id(project)
     except NotFoundError:

@@ -131,8 +131,9 @@ def run_map_job(job_id: int, worker) -> None:
     meta.update(clusters={str(k): v for k, v in names.items()}, updated_at=time.strftime("%Y-%m-%d %H:%M"),
                 points=len(ids))
     with connect() as con, transaction(con):
-        fresh = store_projects.get(con, p.name)
-        store_projects.update(con, p.id, settings={**(fresh.settings or {}), "map": meta})
+        # Replaced whole (a merge would keep the names of clusters that are gone), other keys kept.
+        store_projects.merge_settings(con, p.id, {"map": None})
+        store_projects.merge_settings(con, p.id, {"map": meta})
         store_quality.add_metrics(con, p.id, None, figures)
         for v in _versions(con, p.id):
             vids = set(v.train_ids + v.eval_ids)

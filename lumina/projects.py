@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from lumina import models
+from lumina import access, models
 from lumina import taxonomy as tx
 from lumina.errors import InvalidInputError, NotFoundError, TeacherError
 from lumina.records import Project
@@ -14,6 +14,22 @@ from lumina.store import projects as store_projects
 from lumina.teachers import default_student_spec, default_teacher_spec, parse_spec
 
 _NAME_OK = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_. ")
+NAME_MAX = 64
+
+
+def validate_name(name: str) -> str:
+    """A new project's name, refused in one line unless it is safe everywhere it ends up (folder
+    and file names of exports, URLs, terminals). Only creation checks: stored names always load."""
+    if not isinstance(name, str) or not name:
+        raise InvalidInputError("A project needs a name.")
+    if len(name) > NAME_MAX:
+        raise InvalidInputError(f"Project name is {len(name)} characters long; the limit is {NAME_MAX}.")
+    if not set(name) <= _NAME_OK:
+        raise InvalidInputError(f"Project name {name!r} must be 1-{NAME_MAX} characters of letters, digits, "
+                                "space, '-', '_' or '.'.")
+    if name != name.strip(" ."):  # '..', 'a.', ' a ': a folder named '..' escapes its parent
+        raise InvalidInputError(f"Project name {name!r} must not start or end with a space or a dot.")
+    return name
 
 
 def check_model_name(name: str) -> None:
@@ -27,6 +43,7 @@ def check_model_name(name: str) -> None:
 def check_teacher(spec: str, reach: bool = True) -> str:
     ts = parse_spec(spec)
     if ts.backend == "openai":
+        access.check_teacher_url(ts.base_url or "")  # before any request leaves the server
         if reach:
             check_endpoint(ts.base_url or "")
     else:
@@ -55,11 +72,8 @@ def create_project(
     teacher: str | None = None, student: str | None = None, settings: dict[str, Any] | None = None,
     check_reachable: bool = True,
 ) -> Project:
-    name = name.strip()
-    if not name or not set(name) <= _NAME_OK or len(name) > 80:
-        raise InvalidInputError(
-            f"Project name '{name}' must be 1-80 characters of letters, digits, space, '-', '_' or '.'."
-        )
+    name = validate_name(name)
+    access.require_creator()
     tree = taxonomy_obj or (tx.load(taxonomy_file) if taxonomy_file else None)
     teacher_spec = check_teacher(teacher or default_teacher_spec(), reach=check_reachable)
     student_spec = (student or default_student_spec()).strip()
@@ -69,26 +83,32 @@ def create_project(
                                         taxonomy=tree.meta() if tree else {}, settings=settings)
         if tree:
             store_projects.replace_nodes(con, project.id, tree.flat())
+        access.record_creator(con, project.id)
     return project
 
 
+@access.requires("owner", project_arg="name", action="change the project's settings")
 def update_project(name: str, teacher: str | None = None, student: str | None = None,
                    settings: dict[str, Any] | None = None, check_reachable: bool = True) -> Project:
-    """Change a project's teacher, student or settings; each is checked like at creation."""
+    """Change a project's teacher, student or settings; each is checked like at creation.
+    ``settings`` is a patch merged into the stored settings (a None value removes its key), so
+    two people changing different settings at once both keep theirs."""
     fields: dict[str, Any] = {}
     if teacher is not None:
         fields["teacher"] = check_teacher(teacher, reach=check_reachable)
     if student is not None:
         check_model_name(student.strip())
         fields["student"] = student.strip()
-    if settings is not None:
-        fields["settings"] = settings
-    with connect() as con:
+    with connect() as con, transaction(con):
         project = store_projects.get(con, name)
-        store_projects.update(con, project.id, **fields)
+        if fields:
+            store_projects.update(con, project.id, **fields)
+        if settings:
+            store_projects.merge_settings(con, project.id, settings)
         return store_projects.get(con, name)
 
 
+@access.requires("owner", project_arg="name", action="change the teacher options")
 def set_teacher_options(name: str, **values: Any):
     """Change some of the project's remote-teacher options (concurrency, timeout, retries)."""
     from pydantic import ValidationError
@@ -102,13 +122,17 @@ def set_teacher_options(name: str, **values: Any):
     except ValidationError as exc:
         first = exc.errors()[0]
         raise InvalidInputError(f"{first['loc'][0]}: {first['msg']}") from None
-    update_project(name, settings={**project.settings, "teacher_options": new.model_dump()})
+    update_project(name, settings={"teacher_options": new.model_dump()})
     return new
 
 
 def get(name: str) -> Project:
     with connect() as con:
-        return store_projects.get(con, name)
+        project = store_projects.get(con, name)
+    if not access.visible({project.name: project.id}):
+        # Said like a missing project: a user without access learns nothing about it.
+        raise NotFoundError(f"No project named '{name}'.")
+    return project
 
 
 def taxonomy_of(project: Project) -> tx.Taxonomy | None:
@@ -119,18 +143,26 @@ def taxonomy_of(project: Project) -> tx.Taxonomy | None:
 
 def summaries() -> list[dict[str, Any]]:
     with connect() as con:
-        return store_projects.summary(con)
+        rows = store_projects.summary(con)
+        ids = {p.name: p.id for p in store_projects.list_all(con)}
+    shown = set(access.visible(ids))
+    return [r for r in rows if r.get("name") in shown]
 
 
 def names() -> list[str]:
     with connect() as con:
-        return [p.name for p in store_projects.list_all(con)]
+        ids = {p.name: p.id for p in store_projects.list_all(con)}
+    return access.visible(ids)
 
 
+@access.requires("owner", project_arg="name", action="delete the project")
 def delete(name: str) -> None:
+    from lumina.store import members as store_members
+
     with connect() as con, transaction(con):
         p = store_projects.get(con, name)
         store_projects.delete(con, p.id)
+        store_members.delete_project(con, p.id)
 
 
 def exists(name: str) -> bool:

@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import getpass
 import os
-import time
 import random
 import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
-from lumina.errors import InvalidInputError, NotFoundError
+from lumina import access
+from lumina.errors import ConflictError, InvalidInputError, NotFoundError
 from lumina.quality import textstats as heuristics
 from lumina.records import ReviewEvent, Sample, SampleFilter
+from lumina.samples import text_hash
 from lumina.store import connect, transaction
+from lumina.store.db import retry_conflicts
 from lumina.store import projects as store_projects
 from lumina.store import review as store_review
 from lumina.store import samples as store_samples
@@ -29,29 +31,11 @@ from lumina.store import samples as store_samples
 DECISIONS = ("approve", "reject")
 
 
-def _retry_conflicts(fn):
-    """Two browser sessions of one server writing the same rows at the same instant get a DuckDB
-    write conflict: the loser retries (its decision is made against the new state), then says so."""
-    import functools
-
-    import duckdb
-
-    from lumina.errors import StoreBusyError
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        for attempt in range(4):
-            try:
-                return fn(*args, **kwargs)
-            except duckdb.TransactionException:
-                if attempt == 3:
-                    raise StoreBusyError("Someone changed these samples at the same moment; try again.") from None
-                time.sleep(0.05 * (attempt + 1))
-    return wrapper
 STATUS_OF = {"approve": "approved", "reject": "rejected"}
 ORDERS = tuple(store_review.ORDERS)
 _PAST = {"approve": "approved", "reject": "rejected", "edit": "edited"}
 REJECT_REASONS = ("incorrect", "unhelpful", "off-topic", "unsafe", "duplicate", "badly formatted")
+LEASE_S = 120.0  # how long the queue head shown to a reviewer stays out of other reviewers' queues
 
 
 def default_reviewer() -> str:
@@ -72,13 +56,28 @@ class DecisionResult:
     batch: str
     decided: int        # events recorded
     changed: int        # samples whose status changed
+    skipped: int = 0    # left alone: someone else decided them after the reviewer looked
 
 
-@_retry_conflicts
+def _changed_by(con, sample_id: int, actions: Sequence[str], then: str) -> ConflictError:
+    ev = store_review.last_events(con, [sample_id], actions).get(sample_id)
+    done = _PAST.get(ev.action, "changed") if ev and ev.action != "edit" else "changed"
+    who = ev.reviewer if ev else "someone else"
+    return ConflictError(f"Sample {sample_id} was {done} by {who} since you opened it; {then}")
+
+
+@access.requires("curator")
+@retry_conflicts
 def decide(project: str, sample_ids: Sequence[int], action: str, reviewer: str,
            reason: str | None = None, policy: str | None = None,
-           only_status: str | None = None) -> DecisionResult:
+           only_status: str | None = None, expected: Mapping[int, str] | None = None,
+           skip_changed: bool = False) -> DecisionResult:
     """Approve or reject samples (one or many: a bulk action is one batch, undone at once).
+
+    ``expected`` is the status each sample had when the reviewer saw it (the page always says;
+    None, as from the CLI, means "whatever it is now"). A sample whose status has changed since
+    is refused with a ConflictError naming who decided, or, with ``skip_changed`` (bulk actions),
+    left out and counted in ``skipped``.
 
     A decision is recorded even when the status does not change: with double review the second
     reviewer's agreeing verdict is what agreement is computed from.
@@ -100,10 +99,18 @@ def decide(project: str, sample_ids: Sequence[int], action: str, reviewer: str,
             if missing:
                 shown = ", ".join(map(str, missing[:5])) + (" …" if len(missing) > 5 else "")
                 raise NotFoundError(f"No sample {shown} in project '{project}'.")
-            if only_status:  # checked inside the transaction: a decision made meanwhile is kept
+            skipped = 0
+            if expected is not None:  # checked inside the transaction: a decision made meanwhile is kept
+                moved = [i for i in ids if i in expected and current[i] != expected[i]]
+                if moved and not skip_changed:
+                    raise _changed_by(con, moved[0], ("approve", "reject", "undo"), "look at it again.")
+                gone = set(moved)
+                skipped = len(gone)
+                ids = [i for i in ids if i not in gone]
+            if only_status:
                 ids = [i for i in ids if current[i] == only_status]
-                if not ids:
-                    return DecisionResult(batch, 0, 0)
+            if not ids:
+                return DecisionResult(batch, 0, 0, skipped)
             after: dict[str, Any] = {"status": new_status, "batch": batch}
             if policy:
                 after["policy"] = policy
@@ -112,7 +119,8 @@ def decide(project: str, sample_ids: Sequence[int], action: str, reviewer: str,
                  "before": {"status": current[i]}, "after": after} for i in ids])
             changes = [(i, new_status) for i in ids if current[i] != new_status]
             store_review.set_statuses(con, changes)
-    return DecisionResult(batch, len(ids), len(changes))
+            store_review.release(con, ids)
+    return DecisionResult(batch, len(ids), len(changes), skipped)
 
 
 def _edited_messages(messages: list[dict[str, str]], old_instruction: str, new_instruction: str,
@@ -142,10 +150,17 @@ def _edited_messages(messages: list[dict[str, str]], old_instruction: str, new_i
     return out
 
 
-@_retry_conflicts
+@access.requires("curator")
+@retry_conflicts
 def edit(project: str, sample_id: int, reviewer: str, instruction: str | None = None,
-         response: str | None = None, reason: str | None = None) -> ReviewEvent | None:
+         response: str | None = None, reason: str | None = None,
+         expected: str | None = None) -> ReviewEvent | None:
     """Change a sample's text; the original stays in the event. Returns None when nothing changed.
+
+    Only the fields given change (None keeps the stored one, which may be another reviewer's
+    edit). ``expected`` is ``samples.text_hash(instruction, response)`` of the text the editor
+    opened (the page always says; None, as from the CLI, edits the current text); a text changed
+    since is refused with a ConflictError, so nobody's edit is silently written over.
 
     The heuristic scores and flags are recomputed for the new text, so filters see the edit.
     """
@@ -154,6 +169,8 @@ def edit(project: str, sample_id: int, reviewer: str, instruction: str | None = 
         p = store_projects.get(con, project)
         with transaction(con):
             before = _own_text(con, p.id, project, sample_id)
+            if expected is not None and text_hash(before["instruction"], before["response"]) != expected:
+                raise _changed_by(con, sample_id, ("edit", "undo"), "reopen it to see their change, then edit again.")
             new_i = before["instruction"] if instruction is None else instruction
             new_r = before["response"] if response is None else response
             if not new_i.strip() or not new_r.strip():
@@ -179,7 +196,6 @@ def _own_text(con, project_id: int, project: str, sample_id: int) -> dict[str, A
 
 
 def _rescore(con, sample_id: int) -> None:
-    from lumina.samples import text_hash
     from lumina.store import quality as store_quality
 
     s = store_samples.get(con, sample_id)
@@ -198,7 +214,8 @@ class UndoResult:
     sample_ids: list[int]
 
 
-@_retry_conflicts
+@access.requires("curator")
+@retry_conflicts
 def undo(project: str, reviewer: str) -> UndoResult:
     """Reverse the reviewer's last decision (a whole bulk batch at once). Refuses when another
     reviewer has since decided on one of its samples: undoing would overwrite their verdict."""
@@ -262,14 +279,15 @@ def double_review_fraction(project: str) -> float:
     return float((p.settings or {}).get("review", {}).get("double_fraction", 0.0))
 
 
+@access.requires("curator")
+@retry_conflicts
 def set_double_review(project: str, fraction: float) -> None:
     if not 0.0 <= fraction <= 1.0:
         raise InvalidInputError("The double-review share must be between 0 and 1 (e.g. 0.1 for 10%).")
     with connect() as con:
         p = store_projects.get(con, project)
-        settings = dict(p.settings or {})
-        settings["review"] = {**settings.get("review", {}), "double_fraction": fraction}
-        store_projects.update(con, p.id, settings=settings)
+        with transaction(con):
+            store_projects.merge_settings(con, p.id, {"review": {"double_fraction": fraction}})
 
 
 @dataclass
@@ -282,22 +300,26 @@ class QueueView:
 def queue(project: str, reviewer: str, order: str = "oldest", filt: SampleFilter | None = None,
           exclude: Sequence[int] = (), seed: int = 0, peek: int = 1) -> QueueView:
     """The next sample for this reviewer: pending ones (and, with double review, the share others
-    decided and this reviewer has not seen), in ``order``, minus ``exclude`` (skipped ones)."""
+    decided and this reviewer has not seen), in ``order``, minus ``exclude`` (skipped ones) and
+    those leased to another reviewer. A look only: ``queue_page`` is what leases the head."""
     with connect() as con:
         p = store_projects.get(con, project)
         return _queue(con, p, reviewer, order, filt, exclude, seed, peek)
 
 
 def _queue(con, p, reviewer: str, order: str, filt: SampleFilter | None, exclude: Sequence[int],
-           seed: int, peek: int) -> QueueView:
+           seed: int, peek: int, lease: bool = False) -> QueueView:
     if order not in store_review.ORDERS:
         raise InvalidInputError(f"Unknown queue order '{order}' (use one of: {', '.join(ORDERS)}).")
     filt = filt or SampleFilter()
     frac = float((p.settings or {}).get("review", {}).get("double_fraction", 0.0))
-    ids = store_review.queue_ids(con, p.id, filt, order, reviewer, frac, exclude, seed, limit=max(1, peek))
+    now = datetime.now()
+    ids = store_review.queue_ids(con, p.id, filt, order, reviewer, frac, exclude, seed, limit=max(1, peek), now=now)
     if not ids:
         return QueueView(None, 0)
-    remaining = store_review.queue_count(con, p.id, filt, reviewer, frac, exclude)
+    if lease:
+        store_review.lease(con, p.id, ids[0], reviewer, now + timedelta(seconds=LEASE_S), now)
+    remaining = store_review.queue_count(con, p.id, filt, reviewer, frac, exclude, now=now)
     return QueueView(store_samples.get(con, ids[0]), remaining, ids[1:])
 
 
@@ -312,13 +334,21 @@ class QueuePage:
     flags: list[str]
 
 
+@retry_conflicts
 def queue_page(project: str, reviewer: str, order: str = "oldest", filt: SampleFilter | None = None,
-               exclude: Sequence[int] = (), seed: int = 0) -> QueuePage:
+               exclude: Sequence[int] = (), seed: int = 0, lease: bool = True) -> QueuePage:
+    """The queue as the Review page shows it. The head shown is leased to this reviewer for
+    ``LEASE_S`` (renewed by each view, released by a decision), in the transaction that picked
+    it, so a second reviewer's queue moves on to the next sample. ``lease=False`` for someone
+    who only looks (a viewer cannot decide, so must not hold samples back from others)."""
     from lumina.store import ui as store_ui
 
+    reviewer = check_reviewer(reviewer)
+    lease = lease and access.can(project, "curator")
     with connect() as con:
         p = store_projects.get(con, project)
-        view = _queue(con, p, reviewer, order, filt, exclude, seed, 1)
+        with transaction(con):
+            view = _queue(con, p, reviewer, order, filt, exclude, seed, 1, lease=lease)
         near = _similar(con, p.id, view.sample) if view.sample else []
         hist = store_review.history(con, view.sample.id) if view.sample else []
         tree = [n["path"] for n in store_projects.nodes(con, p.id)]
@@ -328,10 +358,27 @@ def queue_page(project: str, reviewer: str, order: str = "oldest", filt: SampleF
     return QueuePage(view, near, hist, tree + [u for u in used if u not in known], flags)
 
 
+@access.requires("curator")
+@retry_conflicts
+def release_lease(project: str, reviewer: str) -> None:
+    """Give back the queue head this reviewer holds (e.g. a browser session changing its name)."""
+    with connect() as con:
+        p = store_projects.get(con, project)
+        with transaction(con):
+            store_review.release_reviewer(con, p.id, reviewer)
+
+
 def filtered_ids(project: str, filt: SampleFilter) -> list[int]:
     with connect() as con:
         p = store_projects.get(con, project)
         return store_review.filtered_ids(con, p.id, filt)
+
+
+def filtered_statuses(project: str, filt: SampleFilter) -> dict[int, str]:
+    """Status of every sample the filter matches: what a bulk action over them states it saw."""
+    with connect() as con:
+        p = store_projects.get(con, project)
+        return store_review.filtered_statuses(con, p.id, filt)
 
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -437,6 +484,8 @@ def random_seed() -> int:
     return random.randrange(1, 2**31)
 
 
+@access.requires("curator")
+@retry_conflicts
 def flag(project: str, sample_ids: Sequence[int], flag_name: str, reviewer: str) -> int:
     """Put a reviewer's flag on samples (e.g. from a map selection) for a later look; a flag is
     no decision, so it is not a review event and leaves the status as it is."""
@@ -453,5 +502,6 @@ def flag(project: str, sample_ids: Sequence[int], flag_name: str, reviewer: str)
         missing = [i for i in ids if i not in found]
         if missing:
             raise NotFoundError(f"No sample {missing[0]} in project '{project}'.")
-        store_samples.add_flags_many(con, [(i, name, "review", {"by": reviewer}) for i in ids])
+        with transaction(con):
+            store_samples.add_flags_many(con, [(i, name, "review", {"by": reviewer}) for i in ids])
     return len(ids)

@@ -8,6 +8,7 @@ import streamlit as st
 from lumina import review, ui_queries
 from lumina.errors import LuminaError
 from lumina.records import SampleFilter
+from lumina.samples import text_hash
 from pages import _common as ui
 
 ui.ensure_frame()
@@ -19,6 +20,9 @@ ERR_KEY = "_review_error"
 SKIPPED = f"review_skipped_{project.name}"
 DONE = f"review_done_{project.name}"
 EDITING = "review_editing"
+EDIT_SEEN = "review_edit_seen"           # (instruction, response, status) as the editor opened them
+TABLE_SEEN = f"rt_seen_{project.name}"   # {id: (status, text version)} of the rows last shown
+ALL_SEEN = f"rt_all_seen_{project.name}"  # (filter, {id: status}) behind the last "act on all N"
 ALL_NODES = "all nodes"
 
 
@@ -30,7 +34,10 @@ if login:
     st.caption(f"Reviewing as **{html.escape(login)}** (signed in).")
 else:
     def _set_reviewer() -> None:
+        old = st.session_state.get(ui.REVIEWER_KEY)
         st.session_state[ui.REVIEWER_KEY] = " ".join(st.session_state["reviewer_input"].split())
+        if old and old != st.session_state[ui.REVIEWER_KEY]:  # the old name's queue head is free again
+            _guard(review.release_lease, project.name, old)()
 
     if "reviewer_input" not in st.session_state:
         st.session_state["reviewer_input"] = ui.current_reviewer()
@@ -66,18 +73,20 @@ def _count_done(n: int = 1) -> None:
 
 
 # ---------------------------------------------------------------- actions
+# Every action states what this reviewer saw (the status, the text), so a change another
+# reviewer made meanwhile is refused with their name instead of silently overwritten.
 
-def _approve(sample_id: int) -> str:
-    review.decide(project.name, [sample_id], "approve", reviewer)
+def _approve(sample_id: int, seen_status: str) -> str:
+    review.decide(project.name, [sample_id], "approve", reviewer, expected={sample_id: seen_status})
     _count_done()
     return f"Approved sample {sample_id}."
 
 
-def _reject(sample_id: int) -> str:
+def _reject(sample_id: int, seen_status: str) -> str:
     reason = st.session_state.get("review_reason") or None
     other = (st.session_state.get("review_reason_text") or "").strip()
     reason = other or reason
-    review.decide(project.name, [sample_id], "reject", reviewer, reason=reason)
+    review.decide(project.name, [sample_id], "reject", reviewer, reason=reason, expected={sample_id: seen_status})
     _count_done()
     st.session_state["review_reason_text"] = ""
     st.session_state["review_reason"] = None  # a reason is for one sample, not every later one
@@ -101,19 +110,24 @@ def _undo() -> str:
 
 
 def _save_edit(sample_id: int, approve: bool) -> str:
-    ev = review.edit(project.name, sample_id, reviewer, st.session_state["edit_instruction"],
-                     st.session_state["edit_response"], reason=st.session_state.get("edit_reason") or None)
+    old_i, old_r, status = st.session_state[EDIT_SEEN]
+    new_i, new_r = st.session_state["edit_instruction"], st.session_state["edit_response"]
+    # Only the fields this reviewer changed are sent: the other may hold someone else's edit.
+    ev = review.edit(project.name, sample_id, reviewer, new_i if new_i != old_i else None,
+                     new_r if new_r != old_r else None, reason=st.session_state.get("edit_reason") or None,
+                     expected=text_hash(old_i, old_r))
     st.session_state[EDITING] = None
     if approve:
-        _approve(sample_id)
+        _approve(sample_id, status)
         return f"Saved the edit and approved sample {sample_id}." if ev else f"Approved sample {sample_id} (no change)."
     return f"Saved the edit of sample {sample_id}." if ev else "Nothing changed."
 
 
-def _start_edit(sample_id: int, instruction: str, response: str) -> None:
+def _start_edit(sample_id: int, instruction: str, response: str, status: str) -> None:
     st.session_state[EDITING] = sample_id
     st.session_state["edit_instruction"] = instruction
     st.session_state["edit_response"] = response
+    st.session_state[EDIT_SEEN] = (instruction, response, status)
 
 
 def _cancel_edit() -> None:
@@ -209,11 +223,11 @@ def queue_view() -> None:
         r2.text_input("or in your words", key="review_reason_text")
         b = st.columns(5)
         b[0].button("Approve", type="primary", shortcut="A", key="review_approve", width="stretch",
-                    on_click=_guard(_approve, s.id))
+                    on_click=_guard(_approve, s.id, s.status))
         b[1].button("Reject", shortcut="X", key="review_reject", width="stretch",
-                    on_click=_guard(_reject, s.id))
+                    on_click=_guard(_reject, s.id, s.status))
         b[2].button("Edit", shortcut="E", key="review_edit", width="stretch",
-                    on_click=_start_edit, args=(s.id, s.instruction, s.response))
+                    on_click=_start_edit, args=(s.id, s.instruction, s.response, s.status))
         b[3].button("Skip", shortcut="S", key="review_skip", width="stretch", on_click=_skip, args=(s.id,))
         b[4].button("Undo", shortcut="U", key="review_undo", width="stretch", on_click=_guard(_undo))
         st.caption("Keys: **A** approve · **X** reject · **E** edit · **S** skip · **U** undo your last decision.")
@@ -287,37 +301,61 @@ def table_view() -> None:
             "instruction": st.column_config.TextColumn("Instruction", width="large"),
             "response": st.column_config.TextColumn("Response", width="large"),
         })
+    # What the previous run showed is what a click of this run refers to (a fresh read would
+    # hide what someone else decided or edited meanwhile).
+    seen = st.session_state.get(TABLE_SEEN, {})
+    st.session_state[TABLE_SEEN] = {s.id: (s.status, text_hash(s.instruction, s.response)) for s in rows}
     chosen = [r["id"] for r in edited if r["select"]]
     changed = [(r, o) for r, o in zip(edited, rows) if r["instruction"] != o.instruction or r["response"] != o.response]
     reason = st.text_input("Reject reason (optional)", key="rt_reason")
     b = st.columns(5)
+    chosen_seen = {s.id: seen.get(s.id, (s.status,))[0] for s in rows if s.id in chosen}
     if b[0].button(f"Approve selected ({len(chosen)})", disabled=not chosen, key="rt_approve_sel"):
-        _bulk(chosen, "approve", None)
+        _bulk(chosen_seen, "approve", None)
     if b[1].button(f"Reject selected ({len(chosen)})", disabled=not chosen, key="rt_reject_sel"):
-        _bulk(chosen, "reject", reason)
+        _bulk(chosen_seen, "reject", reason)
     confirm = b[4].checkbox(f"Act on all {total:,}", key="rt_confirm_all",
                             help="Tick to enable the two buttons that act on every matching sample.")
+    shown_all = st.session_state.pop(ALL_SEEN, None)
+    if confirm:  # the samples behind "all N" as this run shows them; a click acts on these only
+        st.session_state[ALL_SEEN] = (repr(filt), review.filtered_statuses(project.name, filt))
+    acting_on = shown_all[1] if shown_all and shown_all[0] == repr(filt) else {}
     if b[2].button(f"Approve all {total:,}", disabled=not confirm, key="rt_approve_all"):
-        _bulk(review.filtered_ids(project.name, filt), "approve", None)
+        _bulk(acting_on, "approve", None)
     if b[3].button(f"Reject all {total:,}", disabled=not confirm, key="rt_reject_all"):
-        _bulk(review.filtered_ids(project.name, filt), "reject", reason)
+        _bulk(acting_on, "reject", reason)
     e1, e2 = st.columns([1, 3])
     if e1.button(f"Save edits ({len(changed)})", disabled=not changed, key="rt_save_edits"):
-        with ui.show_errors():
-            for r, o in changed:
-                review.edit(project.name, o.id, reviewer, r["instruction"], r["response"])
-            st.session_state["rt_round"] = st.session_state.get("rt_round", 0) + 1
-            ui.flash(f"Saved {len(changed)} edits.")
-            st.rerun()
+        saved, refused = 0, []
+        for r, o in changed:
+            try:
+                ev = review.edit(project.name, o.id, reviewer,
+                                 r["instruction"] if r["instruction"] != o.instruction else None,
+                                 r["response"] if r["response"] != o.response else None,
+                                 expected=seen.get(o.id, (None, text_hash(o.instruction, o.response)))[1])
+                saved += ev is not None
+            except LuminaError as exc:
+                refused.append(str(exc))
+        st.session_state["rt_round"] = st.session_state.get("rt_round", 0) + 1
+        if refused:
+            st.session_state[ERR_KEY] = f"Saved {saved} edits; {len(refused)} not saved. " + " ".join(refused[:3])
+        else:
+            ui.flash(f"Saved {saved} edits.")
+        st.rerun()
     e2.button("Undo last decision", key="rt_undo", on_click=_guard(_undo))
 
 
-def _bulk(ids, action: str, reason) -> None:
+def _bulk(expected: dict[int, str], action: str, reason) -> None:
+    """Decide on the samples shown, each only if its status is still the one shown."""
     st.session_state["rt_round"] = st.session_state.get("rt_round", 0) + 1  # a fresh table: no ticks left
     with ui.show_errors():
-        res = review.decide(project.name, ids, action, reviewer, reason=reason or None)
+        if not expected:
+            raise LuminaError("Nothing to act on: tick the samples again.")
+        res = review.decide(project.name, list(expected), action, reviewer, reason=reason or None,
+                            expected=expected, skip_changed=True)
+        skipped = (f" Skipped {res.skipped:,} that someone else decided since you looked." if res.skipped else "")
         ui.flash(f"{'Approved' if action == 'approve' else 'Rejected'} {res.decided:,} samples "
-                 f"({res.changed:,} changed status). One undo reverses all of them.")
+                 f"({res.changed:,} changed status). One undo reverses all of them." + skipped)
         st.rerun()
 
 

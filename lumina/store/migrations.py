@@ -279,6 +279,23 @@ def m006_quality_and_map(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def m007_project_members(con: duckdb.DuckDBPyConnection) -> None:
+    # Who may do what in a project (lumina.access): owner > curator > viewer. The CLI acts as
+    # owner and is not listed; signed-in web users are, by the name their login gives.
+    con.execute(
+        """
+        CREATE TABLE project_members (
+            project_id  BIGINT NOT NULL,
+            member      VARCHAR NOT NULL,      -- the login's e-mail (or trusted-header value)
+            role        VARCHAR NOT NULL,      -- owner | curator | viewer
+            granted_by  VARCHAR,
+            granted_at  TIMESTAMP NOT NULL DEFAULT current_timestamp,
+            PRIMARY KEY (project_id, member)
+        );
+        """
+    )
+
+
 # The order is the schema's history. Append only.
 MIGRATIONS: list[tuple[int, str, Callable[[duckdb.DuckDBPyConnection], None]]] = [
     (1, "initial", m001_initial),
@@ -287,4 +304,23 @@ MIGRATIONS: list[tuple[int, str, Callable[[duckdb.DuckDBPyConnection], None]]] =
     (4, "prompt_overrides", m004_prompt_overrides),
     (5, "review_and_versions", m005_review_and_versions),
     (6, "quality_and_map", m006_quality_and_map),
+    (7, "project_members", m007_project_members),
 ]
+
+
+def m008_review_leases(con: duckdb.DuckDBPyConnection) -> None:
+    # The queue head a reviewer is looking at is theirs for a short while, so two reviewers are
+    # not shown (and do not both decide) the same sample. One row per leased sample.
+    con.execute(
+        """
+        CREATE TABLE review_leases (
+            sample_id   BIGINT PRIMARY KEY,
+            project_id  BIGINT NOT NULL,
+            reviewer    VARCHAR NOT NULL,
+            expires_at  TIMESTAMP NOT NULL
+        );
+        """
+    )
+
+
+MIGRATIONS.append((8, "review_leases", m008_review_leases))

@@ -9,7 +9,7 @@ import duckdb
 
 from lumina.errors import InvalidInputError, NotFoundError
 from lumina.records import Project
-from lumina.store.db import registered
+from lumina.store.db import registered, transaction
 
 _COLS = "id, name, created_at, teacher, student, taxonomy, settings"
 
@@ -56,13 +56,28 @@ def list_all(con: duckdb.DuckDBPyConnection) -> list[Project]:
 
 
 def update(con: duckdb.DuckDBPyConnection, project_id: int, **fields: Any) -> None:
+    """Replace whole fields. For settings prefer ``merge_settings``: a dict read earlier and
+    written back whole undoes what others changed meanwhile."""
     allowed = {"teacher", "student", "taxonomy", "settings"}
-    for key, value in fields.items():
-        if key not in allowed:
-            raise ValueError(f"cannot update project field {key}")
-        if key in ("taxonomy", "settings"):
-            value = json.dumps(value)
-        con.execute(f"UPDATE projects SET {key} = ? WHERE id = ?", [value, project_id])
+    with transaction(con):
+        for key, value in fields.items():
+            if key not in allowed:
+                raise ValueError(f"cannot update project field {key}")
+            if key in ("taxonomy", "settings"):
+                value = json.dumps(value)
+            con.execute(f"UPDATE projects SET {key} = ? WHERE id = ?", [value, project_id])
+
+
+def merge_settings(con: duckdb.DuckDBPyConnection, project_id: int, patch: dict[str, Any]) -> dict[str, Any]:
+    """Merge ``patch`` into the stored settings (JSON merge patch, RFC 7396: objects merge key by
+    key, a None value removes its key) in one statement, and return the result. Writers send only
+    what they change: a read-modify-write of the whole dict would undo a concurrent writer's keys."""
+    with transaction(con):
+        r = con.execute("UPDATE projects SET settings = json_merge_patch(coalesce(settings, '{}'), ?)"
+                        " WHERE id = ? RETURNING settings", [json.dumps(patch), project_id]).fetchone()
+    if not r:
+        raise NotFoundError(f"No project with id {project_id}.")
+    return json.loads(r[0]) if r[0] else {}
 
 
 def delete(con: duckdb.DuckDBPyConnection, project_id: int) -> None:
@@ -77,6 +92,7 @@ def delete(con: duckdb.DuckDBPyConnection, project_id: int) -> None:
         "DELETE FROM diversity_metrics WHERE project_id = ?",
         f"DELETE FROM job_items WHERE job_id IN ({job_ids})",
         "DELETE FROM review_events WHERE project_id = ?",
+        "DELETE FROM review_leases WHERE project_id = ?",
         "DELETE FROM samples WHERE project_id = ?",
         "DELETE FROM jobs WHERE project_id = ?",
         "DELETE FROM taxonomy_nodes WHERE project_id = ?",

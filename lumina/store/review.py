@@ -7,6 +7,7 @@ the same transaction as the change it describes, so the two never disagree.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any, Sequence
 
 import duckdb
@@ -55,6 +56,16 @@ def statuses(con: duckdb.DuckDBPyConnection, project_id: int, ids: Sequence[int]
     rows = con.execute("SELECT id, status FROM samples WHERE project_id = ? AND id IN (SELECT unnest(?))",
                        [project_id, list(ids)]).fetchall()
     return dict(rows)
+
+
+def last_events(con: duckdb.DuckDBPyConnection, ids: Sequence[int],
+                actions: Sequence[str] = ("approve", "reject", "edit", "undo")) -> dict[int, ReviewEvent]:
+    """Each sample's latest event of these kinds (who changed it last, for a conflict's message)."""
+    rows = con.execute(
+        f"SELECT {_EVENT_COLS} FROM review_events WHERE sample_id IN (SELECT unnest(?))"
+        " AND action IN (SELECT unnest(?)) QUALIFY row_number() OVER (PARTITION BY sample_id ORDER BY id DESC) = 1",
+        [list(ids), list(actions)]).fetchall()
+    return {e.sample_id: e for e in map(_event, rows)}
 
 
 def set_statuses(con: duckdb.DuckDBPyConnection, changes: Sequence[tuple[int, str]]) -> None:
@@ -143,9 +154,10 @@ ORDERS = {
 
 
 def _queue_where(project_id: int, f: SampleFilter, reviewer: str, double_fraction: float,
-                 exclude: Sequence[int]) -> tuple[str, list[Any]]:
+                 exclude: Sequence[int], now: datetime | None = None) -> tuple[str, list[Any]]:
     """Pending samples, plus (with double review) samples of the double-review share that
-    someone else decided and this reviewer has not."""
+    someone else decided and this reviewer has not; minus those another reviewer holds a
+    lease on."""
     base = SampleFilter(**{**f.__dict__, "status": None})
     cond, params = where(project_id, base, alias="s")
     wanted = "s.status = 'pending'"
@@ -158,6 +170,9 @@ def _queue_where(project_id: int, f: SampleFilter, reviewer: str, double_fractio
                   "  AND r.sample_id = s.id AND r.action IN ('approve', 'reject')) < 2))")
         params += [int(double_fraction * 1000), project_id, reviewer, project_id]
     cond += f" AND {wanted}"
+    cond += (" AND s.id NOT IN (SELECT sample_id FROM review_leases"
+             " WHERE project_id = ? AND reviewer <> ? AND expires_at > ?)")
+    params += [project_id, reviewer, now or datetime.now()]
     if exclude:
         cond += " AND s.id NOT IN (SELECT unnest(?))"
         params.append(list(exclude))
@@ -166,8 +181,8 @@ def _queue_where(project_id: int, f: SampleFilter, reviewer: str, double_fractio
 
 def queue_ids(con: duckdb.DuckDBPyConnection, project_id: int, f: SampleFilter, order: str, reviewer: str,
               double_fraction: float = 0.0, exclude: Sequence[int] = (), seed: int = 0,
-              limit: int = 1) -> list[int]:
-    cond, params = _queue_where(project_id, f, reviewer, double_fraction, exclude)
+              limit: int = 1, now: datetime | None = None) -> list[int]:
+    cond, params = _queue_where(project_id, f, reviewer, double_fraction, exclude, now)
     order_sql = ORDERS[order]
     join = ""
     if "j.value" in order_sql:
@@ -180,14 +195,36 @@ def queue_ids(con: duckdb.DuckDBPyConnection, project_id: int, f: SampleFilter, 
 
 
 def queue_count(con: duckdb.DuckDBPyConnection, project_id: int, f: SampleFilter, reviewer: str,
-                double_fraction: float = 0.0, exclude: Sequence[int] = ()) -> int:
-    cond, params = _queue_where(project_id, f, reviewer, double_fraction, exclude)
+                double_fraction: float = 0.0, exclude: Sequence[int] = (), now: datetime | None = None) -> int:
+    cond, params = _queue_where(project_id, f, reviewer, double_fraction, exclude, now)
     return con.execute(f"SELECT count(*) FROM samples s WHERE {cond}", params).fetchone()[0]
 
 
 def filtered_ids(con: duckdb.DuckDBPyConnection, project_id: int, f: SampleFilter) -> list[int]:
+    return list(filtered_statuses(con, project_id, f))
+
+
+def filtered_statuses(con: duckdb.DuckDBPyConnection, project_id: int, f: SampleFilter) -> dict[int, str]:
     cond, params = where(project_id, f)
-    return [r[0] for r in con.execute(f"SELECT id FROM samples WHERE {cond} ORDER BY id", params).fetchall()]
+    return dict(con.execute(f"SELECT id, status FROM samples WHERE {cond} ORDER BY id", params).fetchall())
+
+
+def lease(con: duckdb.DuckDBPyConnection, project_id: int, sample_id: int, reviewer: str,
+          until: datetime, now: datetime) -> None:
+    """The sample is the reviewer's until ``until``; a reviewer holds one lease per project (the
+    head they are shown), and expired leases go."""
+    con.execute("DELETE FROM review_leases WHERE sample_id <> ? AND (expires_at <= ?"
+                " OR (project_id = ? AND reviewer = ?))", [sample_id, now, project_id, reviewer])
+    con.execute("INSERT OR REPLACE INTO review_leases (sample_id, project_id, reviewer, expires_at)"
+                " VALUES (?, ?, ?, ?)", [sample_id, project_id, reviewer, until])
+
+
+def release(con: duckdb.DuckDBPyConnection, sample_ids: Sequence[int]) -> None:
+    con.execute("DELETE FROM review_leases WHERE sample_id IN (SELECT unnest(?))", [list(sample_ids)])
+
+
+def release_reviewer(con: duckdb.DuckDBPyConnection, project_id: int, reviewer: str) -> None:
+    con.execute("DELETE FROM review_leases WHERE project_id = ? AND reviewer = ?", [project_id, reviewer])
 
 
 # --- progress and agreement -------------------------------------------------------------------

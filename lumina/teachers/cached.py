@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from lumina.store import cache, connect, transaction
+from lumina.store import cache, connect
 from lumina.teachers.base import ChatRequest, Completion, Teacher, cache_key
 
 
@@ -20,7 +20,9 @@ class CallStats:
 class CachedTeacher:
     """Wraps a Teacher; looks each request up by content hash before calling the backend.
 
-    Only successful completions are stored: a failure must be retried, not replayed.
+    Only successful completions are stored: a failure must be retried, not replayed. They are
+    stored before ``chat`` returns (spooled to a file if the database stays busy), so an answer
+    that was paid for is never asked for twice.
     """
 
     def __init__(self, teacher: Teacher, identity: str):
@@ -34,6 +36,7 @@ class CachedTeacher:
         keys = [cache_key(self.identity, r.messages, r.params) for r in requests]
         with connect() as con:
             hits = cache.get_many(con, keys)
+        hits |= cache.spooled(k for k in keys if k not in hits)
         out: list[Completion | None] = [None] * len(requests)
         todo = []
         for i, k in enumerate(keys):
@@ -59,8 +62,7 @@ class CachedTeacher:
                     d = c.to_dict()
                     d["cached"] = False
                     entries.append((keys[i], self.identity, d))
-            with connect() as con, transaction(con):
-                cache.put_many(con, entries)
+            cache.save(entries)
         return [c for c in out if c is not None]
 
     def close(self) -> None:
