@@ -51,7 +51,9 @@ def test_server_job_and_cli_share_the_store(bundled_model_dir, tmp_path):
             page.goto(f"http://127.0.0.1:{port}/", wait_until="networkidle")
             while t.is_alive() or len(page_texts) < 3:
                 page.reload(wait_until="networkidle")
-                page.wait_for_timeout(1500)
+                # The app has rendered once the sidebar's project picker shows (slow on a busy machine).
+                page.get_by_text("Project", exact=True).first.wait_for(timeout=60_000)
+                page.wait_for_timeout(500)
                 page_texts.append(page.inner_text("body"))
             browser.close()
         t.join()
@@ -64,6 +66,6 @@ def test_server_job_and_cli_share_the_store(bundled_model_dir, tmp_path):
         assert "lock" not in r.stderr.lower()
     for text in page_texts:
         assert "Could not set lock" not in text and "IOException" not in text and "Traceback" not in text
-    assert any("shared" in text for text in page_texts)
+    assert any("shared" in text for text in page_texts), page_texts[-1][:1500]
     assert final.status == "done" and final.done + final.failed == 4
     assert count_for("shared") == 4 * 20 + final.done  # every import and every generated sample landed

@@ -55,9 +55,11 @@ def run_generation_job(job_id: int, worker) -> None:
             good = [o for o in outcomes if o.sample is not None]
             bad = [o for o in outcomes if o.sample is None]
             ok = len(good)
+            # Scored before the transaction: the database is held only while rows are written.
+            prepared = sample_service.prepare_many([o.sample for o in good], [o.finish_reason for o in good],
+                                                   [o.flags for o in good])
             with connect() as con, transaction(con):
-                ids = sample_service.write_many(con, project.id, [o.sample for o in good],
-                                                [o.finish_reason for o in good], [o.flags for o in good])
+                ids = sample_service.write_many(con, project.id, prepared)
                 store_jobs.complete_items(con, job_id, [(o.key, sid) for o, sid in zip(good, ids)])
                 store_jobs.fail_items(con, job_id, [(o.key, o.error or "unknown error", o.raw) for o in bad])
                 store_jobs.refresh_counts(con, job_id, tokens=int(tokens), busy_s=float(busy))
