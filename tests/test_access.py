@@ -174,3 +174,22 @@ def test_the_api_key_goes_only_to_listed_hosts(monkeypatch):
         OpenAITeacher("m", base_url=url, api_key="mine").chat(
             [ChatRequest([{"role": "user", "content": "hi"}], GenParams(max_tokens=4))])
         assert calls[-1]["auth"] == "Bearer mine"  # a key given for this teacher is the user's own
+
+
+def test_the_datasets_page_refuses_a_server_path_outside_the_allowed_folders(proj):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from lumina import datasets
+
+    review.decide(proj, _ids(proj), "approve", "cli-owner")
+    app = str(Path(__file__).resolve().parent.parent / "app.py")
+    at = AppTest.from_file(app, default_timeout=60).run()
+    at.switch_page("pages/datasets.py").run()
+    at.text_input(key="mix_path").input("/etc/passwd")
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    assert any("LUMINA_ALLOWED_PATHS" in e.value and "/etc/passwd" in e.value for e in at.error), \
+        [e.value for e in at.error]
+    assert datasets.list_versions(proj) == []
