@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from lumina import __version__
+from lumina import __version__, access
 from lumina.errors import InvalidInputError, NotFoundError
 from lumina.records import DatasetVersion, VersionRow
 from lumina.store import connect, transaction
@@ -143,10 +143,13 @@ def _mix_rows(mix: MixSource, n_train: int, seed: int) -> tuple[list[VersionRow]
     return rows, info
 
 
+@access.requires("curator", action="freeze a version")
 def freeze(project: str, name: str, eval_fraction: float = 0.1, seed: int = 0,
            mix: MixSource | None = None, created_by: str | None = None) -> DatasetVersion:
     """Snapshot the approved samples (their current, edited text) into version ``name``."""
     name = check_name(name)
+    if mix is not None:  # the app may mix in only files from the allowed folders
+        access.check_path(mix.path, "read")
     with connect() as con:
         p = store_projects.get(con, project)
         old = store_datasets.get(con, p.id, name)
@@ -286,13 +289,18 @@ def _export_row(r: VersionRow) -> dict[str, Any]:
     return {"messages": r.messages, "id": r.sample_id, "node": r.node_path or "", "origin": r.origin}
 
 
+@access.requires("curator", action="export a version")
 def export_version(project: str, name: str, fmt: str, out: str | Path,
-                   progress: Callable[[str], None] = lambda m: None) -> Path:
+                   progress: Callable[[str], None] = lambda m: None, force: bool = False) -> Path:
     """Write the version to the folder ``out``: one file (or `datasets` split) per split, in chat
-    ``messages`` form (ShareGPT for LLaMA-Factory), and README.md, the dataset card."""
+    ``messages`` form (ShareGPT for LLaMA-Factory), and README.md, the dataset card. A non-empty
+    ``out`` is refused unless ``force``, which replaces only a previous export's files
+    (``export.write_folder``)."""
     import datasets as hf
 
-    from lumina.export import sharegpt_row
+    from lumina.export import sharegpt_row, write_folder
+
+    out = access.check_path(out, "write")  # the app writes only inside the allowed folders
 
     if fmt not in EXPORT_FORMATS:
         raise InvalidInputError(f"Unknown export format '{fmt}' (use one of: {', '.join(EXPORT_FORMATS)}).")
@@ -302,41 +310,52 @@ def export_version(project: str, name: str, fmt: str, out: str | Path,
     out = Path(out).expanduser()
     if out.exists() and not out.is_dir():
         raise InvalidInputError(f"{out} is a file; a version exports to a folder (one file per split).")
-    out.mkdir(parents=True, exist_ok=True)
     splits = {s: [r for r in rows if r.split == s] for s in SPLITS}
-    files: dict[str, str] = {}
-    if fmt == "llamafactory":
-        info = {}
-        for s, rs in splits.items():
-            if not rs:
-                continue
-            fname = f"{project}_{name}_{s}.json"
-            (out / fname).write_text(json.dumps([sharegpt_row(r.messages) for r in rs], ensure_ascii=False, indent=1),
-                                     encoding="utf-8")
-            info[f"{project}_{name}_{s}"] = {
-                "file_name": fname, "formatting": "sharegpt",
-                "columns": {"messages": "conversations", "system": "system"},
-                "tags": {"role_tag": "from", "content_tag": "value", "user_tag": "human", "assistant_tag": "gpt"}}
-            files[s] = fname
-        (out / "dataset_info.json").write_text(json.dumps(info, indent=2, ensure_ascii=False), encoding="utf-8")
+    used = [s for s, rs in splits.items() if rs]
+    if fmt == "llamafactory":  # the names written, which --force may replace in a folder without manifest
+        writes = {"dataset_info.json", *(f"{project}_{name}_{s}.json" for s in used)}
     elif fmt == "hf":
-        dd = hf.DatasetDict({s: hf.Dataset.from_list([_export_row(r) for r in rs]) for s, rs in splits.items() if rs})
-        dd.save_to_disk(str(out))
-        files = {s: s for s in dd}
+        writes = {"dataset_dict.json", *used}
     else:
-        for s, rs in splits.items():
-            if not rs:
-                continue
-            ds = hf.Dataset.from_list([_export_row(r) for r in rs])
-            fname = f"{s}.{fmt}"
-            if fmt == "jsonl":
-                ds.to_json(str(out / fname), lines=True, force_ascii=False)
-            else:
-                ds.to_parquet(str(out / fname))
-            files[s] = fname
-        progress(f"wrote {', '.join(files.values())}")
-    (out / "README.md").write_text(card(project, name, files=files, fmt=fmt), encoding="utf-8")
-    return out
+        writes = {f"{s}.{fmt}" for s in used}
+    writes.add("README.md")
+
+    def write(folder: Path) -> None:
+        files: dict[str, str] = {}
+        if fmt == "llamafactory":
+            info = {}
+            for s, rs in splits.items():
+                if not rs:
+                    continue
+                fname = f"{project}_{name}_{s}.json"
+                (folder / fname).write_text(json.dumps([sharegpt_row(r.messages) for r in rs], ensure_ascii=False,
+                                                       indent=1), encoding="utf-8")
+                info[f"{project}_{name}_{s}"] = {
+                    "file_name": fname, "formatting": "sharegpt",
+                    "columns": {"messages": "conversations", "system": "system"},
+                    "tags": {"role_tag": "from", "content_tag": "value", "user_tag": "human", "assistant_tag": "gpt"}}
+                files[s] = fname
+            (folder / "dataset_info.json").write_text(json.dumps(info, indent=2, ensure_ascii=False), encoding="utf-8")
+        elif fmt == "hf":
+            dd = hf.DatasetDict({s: hf.Dataset.from_list([_export_row(r) for r in rs])
+                                 for s, rs in splits.items() if rs})
+            dd.save_to_disk(str(folder))
+            files = {s: s for s in dd}
+        else:
+            for s, rs in splits.items():
+                if not rs:
+                    continue
+                ds = hf.Dataset.from_list([_export_row(r) for r in rs])
+                fname = f"{s}.{fmt}"
+                if fmt == "jsonl":
+                    ds.to_json(str(folder / fname), lines=True, force_ascii=False)
+                else:
+                    ds.to_parquet(str(folder / fname))
+                files[s] = fname
+            progress(f"wrote {', '.join(files.values())}")
+        (folder / "README.md").write_text(card(project, name, files=files, fmt=fmt), encoding="utf-8")
+
+    return write_folder(out, force, write, writes.__contains__)
 
 
 def _quantiles(values: list[float]) -> dict[str, float]:
@@ -400,6 +419,7 @@ def _size_category(n: int) -> list[str]:
     return ["n>1M"]
 
 
+@access.requires("owner", action="publish a version")
 def push_to_hub(project: str, name: str, repo_id: str, token: str | None = None, private: bool = True) -> str:
     """Upload the version (train/eval splits and the card) to the Hugging Face Hub."""
     import os

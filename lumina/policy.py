@@ -64,7 +64,8 @@ def parse(text: str) -> list[Rule]:
         if m:
             rules.append(Rule(flag=m.group(1)))
             continue
-        raise InvalidInputError(f"Cannot read '{part.strip()}': a rule is 'scorer.metric < number' or a flag name.")
+        shown = part.strip()[:60] + ("..." if len(part.strip()) > 60 else "")  # a pasted essay stays readable
+        raise InvalidInputError(f"Cannot read '{shown}': a rule is 'scorer.metric < number' or a flag name.")
     return rules
 
 

@@ -24,8 +24,9 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
+from lumina import access
 from lumina.config import settings
 from lumina.errors import InvalidInputError, NotFoundError
 from lumina.store import connect, transaction
@@ -55,8 +56,10 @@ def _config(config):
     return config if isinstance(config, TrainConfig) else TrainConfig.from_dict(dict(config or {}))
 
 
-def plan_training(project: str, version: str, config) -> TrainPlan:
-    """Validate a run without starting it: settings, base model, data, memory, time."""
+def plan_training(project: str, version: str, config,
+                  progress: Callable[[str], None] | None = None) -> TrainPlan:
+    """Validate a run without starting it: settings, base model, data, memory, time. With
+    ``progress``, an unprepared bundled student is prepared first (it takes a minute)."""
     from lumina import datasets
     from lumina.device import detect
     from lumina.train.config import validate
@@ -67,11 +70,12 @@ def plan_training(project: str, version: str, config) -> TrainPlan:
     train_rows, eval_rows = datasets.training_rows(project, version)
     device = detect()
     mean = approx_tokens_per_row(train_rows) if train_rows else 0.0
-    warnings = validate(cfg, len(train_rows), device, mean_tokens_per_row=mean or None)
+    warnings = validate(cfg, len(train_rows), device, mean_tokens_per_row=mean or None, progress=progress)
     est = estimate(cfg, len(train_rows), mean or cfg.max_length, device)
     return TrainPlan(version, len(train_rows), len(eval_rows), mean, est.to_dict(), warnings, device.to_dict())
 
 
+@access.requires("owner")
 def start_training(project: str, version: str, config, launch_worker: bool = True) -> tuple[TrainingRun, Any]:
     """Check everything, write the run folder, submit the ``train`` job; returns (run, job)."""
     from lumina import datasets, jobs

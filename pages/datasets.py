@@ -77,7 +77,9 @@ with tab_export:
                                     "llamafactory": "LLaMA-Factory (ShareGPT + dataset_info.json)"}.get)
     if st.button("Export", key="ds_export"):
         with ui.show_errors():
-            out = datasets.export_version(project.name, chosen, fmt, datasets.export_folder(project.name, chosen, fmt))
+            # The folder is Lumina's own (under the data folder): a new export replaces the last one.
+            out = datasets.export_version(project.name, chosen, fmt, datasets.export_folder(project.name, chosen, fmt),
+                                          force=True)
             st.session_state["ds_exported"] = str(out)
     done = st.session_state.get("ds_exported")
     if done and done == str(datasets.export_folder(project.name, chosen, fmt)):

@@ -71,8 +71,8 @@ st.subheader("New project")
 examples = ui_queries.example_taxonomies()
 NONE = "(no taxonomy)"
 with st.form("new_project", clear_on_submit=False):
-    name = st.text_input("Name", key="new_name", placeholder="e.g. everyday-science", max_chars=80,
-                         help="Letters, digits, spaces, '-', '_' and '.'.")
+    name = st.text_input("Name", key="new_name", placeholder="e.g. everyday-science", max_chars=64,
+                         help="Letters, digits, spaces, '-', '_' and '.'; no space or dot at either end.")
     left, right = st.columns(2)
     example = left.selectbox("Taxonomy from an example", [p.name for p in examples] + [NONE],
                              key="new_example",

@@ -6,13 +6,14 @@ items exits 1; success exits 0.
 
 from __future__ import annotations
 
+import re
 import sys
 
-import click
 import typer
+from typer._click import exceptions as click_errors  # typer 0.29 vendors click: not click's classes
 
-from lumina.cli import (data_cmds, jobs_cmds, models_cmds, project_cmds, quality_cmds, review_cmds,
-                        taxonomy_cmds, teacher_cmds, template_cmds, train_cmds)
+from lumina.cli import (data_cmds, jobs_cmds, member_cmds, models_cmds, project_cmds, quality_cmds, review_cmds,
+                        serve_cmds, taxonomy_cmds, teacher_cmds, template_cmds, train_cmds)
 from lumina.errors import LuminaError
 
 app = typer.Typer(
@@ -31,20 +32,46 @@ app.add_typer(train_cmds.runs_app, name="runs")
 for fn in (data_cmds.import_, data_cmds.samples, project_cmds.generate, project_cmds.demo, quality_cmds.score,
            quality_cmds.map_, quality_cmds.policy, train_cmds.train, train_cmds.eval_, train_cmds.playground):
     app.command(name=fn.__name__.rstrip("_"))(fn)
+app.command(name="serve")(serve_cmds.serve)
+for fn in (member_cmds.grant, member_cmds.revoke, member_cmds.members):
+    project_cmds.app.command(name=fn.__name__)(fn)
+
+
+def _one_line(text: object) -> str:
+    """Messages quote user input: keep them on one line, and inert in a terminal."""
+    text = re.sub(r"\s*[\r\n]+\s*", " ", str(text)).strip()
+    return re.sub(r"[\x00-\x1f\x7f-\x9f]", lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def _usage_error(exc: click_errors.UsageError) -> str:
+    msg = f"error: {_one_line(exc.format_message())}"
+    ctx = exc.ctx
+    if ctx is not None and ctx.command.get_help_option(ctx) is not None:
+        msg += f" (see `{ctx.command_path} {ctx.help_option_names[0]}`)"
+    return msg
 
 
 def main() -> None:
     try:
-        rv = app(standalone_mode=False)
+        rv = app(prog_name="lumina", standalone_mode=False)  # also under `python -m lumina.cli`
     except LuminaError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
         sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except click_errors.NoArgsIsHelpError as exc:  # `lumina project`: its help is the answer
+        if exc.format_message().strip():  # with rich installed, typer has printed it already
+            print(exc.format_message(), file=sys.stderr)
+        sys.exit(2)
+    except click_errors.UsageError as exc:
+        print(_usage_error(exc), file=sys.stderr)
+        sys.exit(2)
+    except typer.TyperException as exc:  # click's other errors (a file that cannot be opened...)
+        print(f"error: {_one_line(exc.format_message())}", file=sys.stderr)
+        sys.exit(2)
+    except RecursionError:
+        # json and yaml parsers recurse per nesting level; the stack is unwound by now
+        print("error: The input is nested too deeply to read.", file=sys.stderr)
+        sys.exit(2)
+    except typer.Abort:
         print("aborted", file=sys.stderr)
         sys.exit(130)
     except KeyboardInterrupt:

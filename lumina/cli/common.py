@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import Any, Iterable
 
 import typer
 
@@ -17,6 +17,23 @@ def echo_json(obj: Any) -> None:
 
 def err(msg: str) -> None:
     typer.echo(msg, err=True)
+
+
+def check_choice(option: str, value: str | None, allowed: Iterable[str]) -> str | None:
+    """Options typed as plain strings (so scripts keep working) still take only known values: a
+    misspelt status would otherwise filter everything out and look like an empty result."""
+    allowed = tuple(allowed)
+    if value is not None and value not in allowed:
+        from lumina.errors import InvalidInputError
+
+        raise InvalidInputError(f"{option}: '{value}' is not one of {', '.join(allowed)}.")
+    return value
+
+
+def check_status(value: str | None, option: str = "--status") -> str | None:
+    from lumina.generate.params import SAMPLE_STATUSES
+
+    return check_choice(option, value, SAMPLE_STATUSES)
 
 
 def job_line(job: Job) -> str:

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from lumina.cli.common import echo_json
+from lumina.cli.common import check_status, echo_json
 
 dataset_app = typer.Typer(help="Dataset versions and exports.", no_args_is_help=True)
 
@@ -51,8 +51,12 @@ def samples(
     limit: Optional[int] = typer.Option(None),
 ) -> None:
     """List a project's samples with provenance, scores and flags."""
+    from lumina.errors import InvalidInputError
     from lumina.samples import list_for
 
+    check_status(status)
+    if limit is not None and limit < 0:
+        raise InvalidInputError("--limit must be 0 or more.")
     for s in list_for(name, status=status, limit=limit):
         if json_out:
             echo_json(s.to_json())
@@ -66,23 +70,25 @@ def export(
     name: str = typer.Argument(..., help="project"),
     version: str = typer.Argument(..., help="dataset version, or 'all' for every current sample"),
     fmt: str = typer.Option("jsonl", "--format", help="jsonl|parquet|hf|llamafactory"),
-    out: Path = typer.Option(..., "--out", help="folder (a version: one file per split + README.md); "
-                             "with 'all' and jsonl/parquet a file"),
+    out: Path = typer.Option(..., "--out", help="a new or empty folder (a version: one file per split + "
+                             "README.md); with 'all' and jsonl/parquet a file"),
     status: Optional[str] = typer.Option(None, help="with 'all': only samples of this status"),
+    force: bool = typer.Option(False, "--force", help="replace a previous export there (only the files "
+                               "Lumina wrote; anything else is kept)"),
 ) -> None:
     """Export in the chat `messages` format TRL reads (or ShareGPT for LLaMA-Factory), with a dataset card."""
     from lumina.export import export as do_export
     from lumina.samples import list_for
 
     if version == "all":
-        rows = list_for(name, status=status)
-        path = do_export(rows, fmt, out, name=name)
+        rows = list_for(name, status=check_status(status))
+        path = do_export(rows, fmt, out, name=name, force=force)
         typer.echo(f"exported {len(rows)} samples to {path}")
         return
     from lumina.datasets import export_version, get_version
 
     v = get_version(name, version)
-    path = export_version(name, version, fmt, out)
+    path = export_version(name, version, fmt, out, force=force)
     typer.echo(f"exported version {version} ({v.counts.get('train', 0)} train, {v.counts.get('eval', 0)} eval) to {path}")
 
 

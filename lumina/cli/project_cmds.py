@@ -64,6 +64,9 @@ def list_(json_out: bool = typer.Option(False, "--json")) -> None:
         err("no projects yet: `lumina project create NAME --taxonomy FILE` or `lumina demo`")
 
 
+_OPTION_OF = {"source_status": "from-status", "source_ids": "from-ids", "show_reasoning": "no-reasoning"}
+
+
 def _csv(value: Optional[str]) -> Optional[list[str]]:
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
@@ -119,8 +122,9 @@ def generate(
                 setattr(params, step, type(current).model_validate({**current.model_dump(), **update}))
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = first["loc"][-1] if first["loc"] else "settings"
-        raise InvalidInputError(f"--{str(where).replace('_', '-')}: {first['msg']}") from None
+        where = str(first["loc"][-1]) if first["loc"] else "settings"
+        where = _OPTION_OF.get(where, where.replace("_", "-"))
+        raise InvalidInputError(f"--{where}: {first['msg']}") from None
     if dry_run:
         from lumina.generate.launch import validate_generation
 

@@ -6,7 +6,7 @@ from typing import List, Optional
 
 import typer
 
-from lumina.cli.common import echo_json
+from lumina.cli.common import check_status, echo_json
 
 app = typer.Typer(help="Approve, reject, edit and undo; the review queue; progress and agreement.",
                   no_args_is_help=True)
@@ -27,6 +27,7 @@ def _filter(status: Optional[str], node: Optional[str], search: Optional[str], f
     from lumina.errors import InvalidInputError
     from lumina.records import SampleFilter
 
+    check_status(status)
     ranges = []
     for s in score:
         # "judge.overall<3", "heuristics.repetition>=0.2", "judge.overall=1..2"
@@ -37,6 +38,8 @@ def _filter(status: Optional[str], node: Optional[str], search: Optional[str], f
         if not m:
             raise InvalidInputError(f"Cannot read --score '{s}': write e.g. judge.overall<=2 or judge.overall=1..3.")
         name, op, a, b = m.groups()
+        if "." not in name.strip("."):
+            raise InvalidInputError(f"--score '{s}' names no score: write scorer.metric, e.g. judge.overall<=2.")
         lo = hi = None
         if op == "=" and b is not None:
             lo, hi = float(a), float(b)

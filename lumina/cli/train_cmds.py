@@ -6,7 +6,7 @@ from typing import List, Optional
 
 import typer
 
-from lumina.cli.common import echo_json, err, job_line
+from lumina.cli.common import echo_json, err, job_line, progress
 
 runs_app = typer.Typer(help="Training runs: list, show.", no_args_is_help=True)
 
@@ -51,7 +51,7 @@ def train(
             raise InvalidInputError(f"Unknown preset '{preset}' (known: {', '.join(PRESETS)}).")
         values = {**PRESETS[preset], **values}
     cfg = TrainConfig.from_dict(values)
-    plan = train_runs.plan_training(project, version, cfg)
+    plan = train_runs.plan_training(project, version, cfg, progress=progress)
     for w in plan.warnings:
         err(f"warning: {w}")
     est = plan.estimate

@@ -8,6 +8,15 @@ from typing import Any
 from lumina.records import SampleFilter
 from lumina.taxonomy import SEP  # joins node names into paths
 
+# ILIKE treats % and _ in the pattern as wildcards: a search for "_" would match every sample
+# (and `review reject --all-matching --search _` reject them all), so user text is escaped.
+SEARCH_SQL = "({a}instruction ILIKE ? ESCAPE '\\' OR {a}response ILIKE ? ESCAPE '\\')"
+
+
+def contains(text: str) -> str:
+    """The ILIKE pattern (with SEARCH_SQL's escape character) matching ``text`` literally, anywhere."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
 
 def where(project_id: int, f: SampleFilter, alias: str = "") -> tuple[str, list[Any]]:
     a = f"{alias}." if alias else ""
@@ -20,8 +29,8 @@ def where(project_id: int, f: SampleFilter, alias: str = "") -> tuple[str, list[
         sql += f" AND ({a}node_path = ? OR starts_with({a}node_path, ?))"
         params += [f.node, f.node + SEP]  # the node and its subtree
     if f.search and f.search.strip():
-        sql += f" AND ({a}instruction ILIKE ? OR {a}response ILIKE ?)"
-        params += [f"%{f.search.strip()}%"] * 2
+        sql += " AND " + SEARCH_SQL.format(a=a)
+        params += [contains(f.search.strip())] * 2
     if f.flags:
         sql += f" AND {a}id IN (SELECT sample_id FROM flags WHERE flag IN (SELECT unnest(?)))"
         params.append(list(f.flags))

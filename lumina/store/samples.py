@@ -11,6 +11,7 @@ import duckdb
 
 from lumina.records import NewSample, Sample, Score
 from lumina.store.db import registered
+from lumina.store.filters import SEARCH_SQL, contains
 from lumina.taxonomy import SEP  # joins node names into paths
 
 _COLS = (
@@ -154,8 +155,8 @@ def list_samples(
         sql += " AND (node_path = ? OR starts_with(node_path, ?))"
         params += [node, node + SEP]  # the node and its subtree
     if search:
-        sql += " AND (instruction ILIKE ? OR response ILIKE ?)"
-        params += [f"%{search}%", f"%{search}%"]
+        sql += " AND " + SEARCH_SQL.format(a="")
+        params += [contains(search)] * 2
     sql += " ORDER BY id DESC" if newest_first else " ORDER BY id"
     if limit is not None:
         sql += " LIMIT ? OFFSET ?"

@@ -7,6 +7,7 @@ from typing import Any
 
 import duckdb
 
+from lumina.store.filters import SEARCH_SQL, contains
 from lumina.taxonomy import SEP  # joins node names into paths
 
 
@@ -22,8 +23,8 @@ def _filters(project_id: int, status: str | None, search: str | None,
         sql += " AND (node_path = ? OR starts_with(node_path, ?))"
         params += [node, node + SEP]  # the node and its subtree
     if search:
-        sql += " AND (instruction ILIKE ? OR response ILIKE ?)"
-        params += [f"%{search}%", f"%{search}%"]
+        sql += " AND " + SEARCH_SQL.format(a="")
+        params += [contains(search)] * 2
     return sql, params
 
 

@@ -49,6 +49,15 @@ def parse_spec(spec: str) -> TeacherSpec:
             raise TeacherError(
                 f"OpenAI teacher spec '{spec}' must look like openai:http://HOST:PORT/v1#MODEL."
             )
+        from urllib.parse import urlsplit
+
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises on a malformed port
+        except ValueError:
+            parts = None
+        if parts is None or not parts.hostname:
+            raise TeacherError(f"OpenAI teacher spec '{spec}' has no valid host in its URL.")
         return TeacherSpec("openai", model, url.rstrip("/"))
     return TeacherSpec(backend, rest)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import Any, Callable
 
 from lumina.device import DeviceInfo
 from lumina.errors import InvalidInputError, NotFoundError
@@ -89,12 +89,24 @@ def resolve_base_model(name: str) -> str:
         raise InvalidInputError(f"Base model: {exc}") from None
 
 
+def bundled_ready(name: str, progress: Callable[[str], None] | None = None) -> None:
+    """The estimate reads the base model's config.json, which the bundled student has only once
+    its GGUF is converted (about a minute): convert it when someone watches ``progress``, else
+    say what to run."""
+    from lumina import models
+
+    if name.strip().lower() in (models.SMOLLM2, "smollm2", "huggingfacetb/smollm2-135m-instruct"):
+        models.resolve(name, prepare=progress is not None, progress=progress or (lambda m: None))
+
+
 def validate(config: TrainConfig, n_train_rows: int, device: DeviceInfo | None = None,
-             mean_tokens_per_row: float | None = None) -> list[str]:
+             mean_tokens_per_row: float | None = None,
+             progress: Callable[[str], None] | None = None) -> list[str]:
     """Raise ``InvalidInputError`` for settings that cannot work; return warnings for risky ones.
 
     ``mean_tokens_per_row`` sharpens the memory check; without it every row is assumed to fill
-    ``max_length`` (the worst case, since batches are padded to their longest row).
+    ``max_length`` (the worst case, since batches are padded to their longest row). With
+    ``progress``, an unprepared bundled base model is prepared (``bundled_ready``).
     """
     from lumina.train.estimate import estimate
 
@@ -151,6 +163,7 @@ def validate(config: TrainConfig, n_train_rows: int, device: DeviceInfo | None =
             warnings.append("bitsandbytes support for ROCm is young; if 4-bit loading fails, use LoRA.")
 
     resolve_base_model(c.base_model)  # unknown / not available offline fails here, fast
+    bundled_ready(c.base_model, progress)  # after every cheap check: preparing takes a minute
     est = estimate(c, n_train_rows, mean_tokens_per_row or c.max_length, device)
     if device.memory_gb:
         if est.memory_gb > device.memory_gb * 0.95:
