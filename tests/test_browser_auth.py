@@ -63,7 +63,7 @@ def test_oidc_login_roles_and_identity(lumina_home, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
     _project(tmp_path)
-    users = [User("viv", {"email": "viv@example.org"}), User("cora", {"email": "cora@example.org"})]
+    users = [User(sub="viv", claims={"email": "viv@example.org"}), User(sub="cora", claims={"email": "cora@example.org"})]
     port = free_port()
     with run_server_in_thread(user_claims=users) as idp:
         secrets_file = tmp_path / "secrets.toml"
@@ -93,7 +93,7 @@ def test_oidc_login_roles_and_identity(lumina_home, tmp_path):
                     viv = sign_in("viv")   # not a member: a viewer by default
                     _open_review(viv, url)
                     expect(viv.get_by_text("Reviewing as viv@example.org")).to_be_visible()
-                    expect(viv.get_by_label("Reviewer")).to_have_count(0)  # no name box to type another's
+                    expect(viv.get_by_role("textbox", name="Reviewer")).to_have_count(0)  # no name box to type another's
                     viv.get_by_role("button", name="Approve").first.click()
                     expect(viv.get_by_text("viv@example.org is a viewer of 'team'").first).to_be_visible(timeout=30_000)
                     _shot(viv, tmp_path, "auth-viewer-refused")
@@ -108,11 +108,11 @@ def test_oidc_login_roles_and_identity(lumina_home, tmp_path):
                     assert [e.reviewer for e in events] == ["cora@example.org"]
 
                     cora.goto(f"{url}/generate")
-                    editor = cora.locator("textarea").first
-                    editor.wait_for(timeout=60_000)
+                    cora.get_by_text("Prompt templates:").click(timeout=60_000)
+                    editor = cora.get_by_role("textbox", name="taxonomy/answer")
                     editor.fill("Answer at the {{ difficulty }} level, briefly.")
                     editor.press("Control+Enter")
-                    cora.get_by_role("button", name="Save for this project").first.click()
+                    cora.locator("button:enabled", has_text="Save for this project").click(timeout=30_000)
                     expect(cora.get_by_text("cora@example.org is a curator of 'team'").first).to_be_visible(timeout=30_000)
                     _shot(cora, tmp_path, "auth-curator-templates-refused")
                 finally:
