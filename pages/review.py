@@ -1,7 +1,6 @@
 """Review: a queue (one sample at a time, keyboard shortcuts), a table with filters and bulk
 actions, and progress with reviewer agreement. Every decision is an append-only event."""
 
-import html
 
 import streamlit as st
 
@@ -31,7 +30,10 @@ ALL_NODES = "all nodes"
 login = ui.logged_in_user()
 if login:
     reviewer = login
-    st.caption(f"Reviewing as **{html.escape(login)}** (signed in).")
+    st.caption(f"Reviewing as **{ui.escape_inline(login)}** (signed in).")
+    if not ui.can(project, "curator"):
+        st.info("You can read this project's queue; deciding needs the curator role (ask an owner of the project).",
+                icon=":material/visibility:")
 else:
     def _set_reviewer() -> None:
         old = st.session_state.get(ui.REVIEWER_KEY)
@@ -143,14 +145,14 @@ view = st.segmented_control("View", ["Queue", "Table", "Progress"], default="Que
 
 
 def _meta(s) -> None:
-    meta = [f"sample **{s.id}**", f"status **{s.status}**", f"mode **{html.escape(s.mode)}**"]
+    meta = [f"sample **{s.id}**", f"status **{ui.escape_inline(s.status)}**", f"mode **{ui.escape_inline(s.mode)}**"]
     for label, value in (("node", s.node_path), ("task", s.task_type), ("difficulty", s.difficulty),
                          ("persona", s.persona)):
         if value:
-            meta.append(f"{label} **{html.escape(value)}**")
+            meta.append(f"{label} **{ui.escape_inline(value)}**")
     st.markdown(" · ".join(meta))
     if s.flags:
-        st.markdown(" ".join(f":orange-badge[{html.escape(f)}]" for f in s.flags))
+        st.markdown(" ".join(f":orange-badge[{ui.escape_inline(f)}]" for f in s.flags))
 
 
 def queue_view() -> None:
@@ -243,7 +245,7 @@ def queue_view() -> None:
         if not near:
             st.caption("None share words with this instruction.")
         for o, sim in near:
-            st.markdown(f"**{o.id}** · {o.status} · overlap {sim:.2f}")
+            st.markdown(f"**{o.id}** · {ui.escape_inline(o.status)} · overlap {sim:.2f}")
             st.text(o.instruction[:300])
     history = page.history
     if history:
@@ -389,7 +391,7 @@ def progress_view() -> None:
     if a.samples:
         k = f"{a.kappa:.2f}" if a.kappa is not None else "undefined"
         st.markdown(f"{a.samples} samples with two verdicts, {a.agreed} agree; Cohen's kappa **{k}**. "
-                    + html.escape(a.note))
+                    + ui.escape_inline(a.note))
         if a.disagreements:
             st.dataframe(a.disagreements, hide_index=True)
     else:
