@@ -26,6 +26,9 @@ class Settings:
     # LUMINA_MAX_UPLOAD_MB: browser uploads are held in the server's memory several times over;
     # bigger files go through `lumina import PATH`, which streams them.
     max_upload_mb: int = 100
+    # LUMINA_MAX_FIELD_MB: the most one JSONL line, CSV record, JSON array element or Parquet /
+    # datasets row may hold; the reader holds several copies of one at a time, never of a file.
+    max_field_mb: int = 8
 
     @property
     def models_dir(self) -> Path:
@@ -48,6 +51,7 @@ def settings() -> Settings:
         models_override=Path(os.environ["LUMINA_MODELS_DIR"]).expanduser().resolve()
         if os.environ.get("LUMINA_MODELS_DIR") else None,
         max_upload_mb=int(os.environ.get("LUMINA_MAX_UPLOAD_MB", "100")),
+        max_field_mb=max(1, int(os.environ.get("LUMINA_MAX_FIELD_MB", "8"))),
     )
 
 

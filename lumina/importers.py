@@ -4,24 +4,39 @@ Rows are mapped to samples by their columns: a chat ``messages`` (or ShareGPT ``
 column, or instruction/response-like columns under any of their common names. Every problem is
 reported with the file and, where there is one, the line — nothing is half-imported: all rows
 land in one transaction or none do.
+
+Files stream: every reader yields one row at a time with its size bounded (LUMINA_MAX_FIELD_MB
+per line / record / row), an import reads the file twice (check every row, then write them in
+bounded batches inside one transaction), so memory follows the largest row, not the file.
 """
 
 from __future__ import annotations
 
+import codecs
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, BinaryIO, Callable, Iterator
 
-from lumina import samples as sample_service
-from lumina.errors import InvalidInputError, NotFoundError, first_line
+from lumina import access
+from lumina.errors import InvalidInputError, LuminaError, NotFoundError, first_line
 from lumina.records import NewSample
 from lumina.store import connect, transaction
 from lumina.store import inputs as store_inputs
 from lumina.store import projects as store_projects
+from lumina.store import samples as store_samples
+from lumina.textfiles import field_limit, inside, lines, sniff, walk
 
 KINDS = ("samples", "seeds", "prompts", "documents", "evalset")
-MAX_FILE_BYTES = 2 * 1024**3
+MAX_FILE_BYTES = 2 * 1024**3  # also the most text a Parquet file or datasets folder may expand to
+MAX_COLUMNS = 1_000
+MAX_NESTING = 100  # JSON values deeper than this are refused (the writers recurse over them)
+MAX_STATE_BYTES = 16 * 1024**2
+# Rows are checked in a first pass and written in a second, a batch at a time, all in one
+# transaction: a batch holds at most this many rows and characters of text.
+BATCH_ROWS = 5_000
+BATCH_CHARS = 16_000_000
 
 INSTRUCTION_COLS = ("instruction", "prompt", "question", "query", "input", "text", "problem")
 RESPONSE_COLS = ("response", "output", "answer", "completion", "chosen", "solution", "target")
@@ -31,6 +46,8 @@ ROLE_MAP = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "a
 
 
 def read_rows(path: str | Path) -> Iterator[dict[str, Any]]:
+    """The file's rows, one at a time: no reader holds more than one row's worth of the file
+    (a JSONL line, a CSV record, a JSON array element, a slice of a Parquet batch) at once."""
     p = Path(path).expanduser()
     if not p.exists():
         raise NotFoundError(f"No such file or folder: {p}")
@@ -52,86 +69,327 @@ def read_rows(path: str | Path) -> Iterator[dict[str, Any]]:
         raise InvalidInputError(f"{p}: unsupported file type '{p.suffix}' (use .jsonl, .json, .csv, .tsv, .parquet or a datasets folder).")
 
 
-def _binary_message(p: Path) -> str:
-    return f"{p} is a binary file, not text (is it the file you meant, with the right extension?)."
+def _too_big(what: str, limit: int) -> str:
+    return f"{what} is larger than {limit // 1024**2} MB (the limit is LUMINA_MAX_FIELD_MB)."
 
 
-def _text(p: Path) -> str:
-    data = p.read_bytes()
-    if b"\x00" in data[:8192]:
-        raise InvalidInputError(_binary_message(p))
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise InvalidInputError(f"{p} is not UTF-8 text (invalid byte at line {line}); re-save it as UTF-8.") from None
+# An escaped UTF-16 surrogate: only then is a parsed value searched for a lone one.
+_SURROGATE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _checked(value: Any, text: str, where: str) -> Any:
+    """A parsed JSON value that the store can hold: valid Unicode, nested at most MAX_NESTING deep
+    (the writers recurse over it)."""
+    if text.count("[") + text.count("{") > MAX_NESTING:
+        stack = [(value, 1)]
+        while stack:
+            v, depth = stack.pop()
+            if depth > MAX_NESTING:
+                raise InvalidInputError(f"{where}: the JSON is nested more than {MAX_NESTING} levels deep.")
+            if isinstance(v, dict):
+                stack += [(x, depth + 1) for x in v.values()]
+            elif isinstance(v, list):
+                stack += [(x, depth + 1) for x in v]
+    if _SURROGATE.search(text):
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidInputError(f"{where}: holds a lone UTF-16 surrogate escape (such as \\ud800), "
+                                    "which is not text.") from None
+    return value
 
 
 def _read_jsonl(p: Path) -> Iterator[dict[str, Any]]:
-    # Line by line: a large file is never held twice (bytes and text) in memory.
-    with open(p, "rb") as f:
-        if b"\x00" in f.read(8192):
-            raise InvalidInputError(_binary_message(p))
-        f.seek(0)
-        for n, data in enumerate(f, 1):
-            if n == 1:
-                data = data.removeprefix(b"\xef\xbb\xbf")
-            try:
-                line = data.decode("utf-8")
-            except UnicodeDecodeError:
-                raise InvalidInputError(f"{p} is not UTF-8 text (invalid byte at line {n}); "
-                                        "re-save it as UTF-8.") from None
-            yield from _jsonl_row(p, n, line)
-
-
-def _jsonl_row(p: Path, n: int, line: str) -> Iterator[dict[str, Any]]:
-    if line.strip():
+    for n, line in lines(p):
+        if not line.strip():
+            continue
+        where = f"{p}, line {n}"
         try:
             row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InvalidInputError(f"{p}, line {n}: not valid JSON ({exc.msg}).") from None
+        except RecursionError:
+            raise InvalidInputError(f"{where}: not valid JSON (nested too deeply).") from None
+        except ValueError as exc:  # JSONDecodeError, or an integer of more than 4300 digits
+            raise InvalidInputError(f"{where}: not valid JSON ({getattr(exc, 'msg', None) or first_line(exc)}).") from None
         if not isinstance(row, dict):
-            raise InvalidInputError(f"{p}, line {n}: expected a JSON object, got {type(row).__name__}.")
-        yield row
+            raise InvalidInputError(f"{where}: expected a JSON object, got {type(row).__name__}.")
+        yield _checked(row, line, where)
+
+
+_WS = re.compile(r"[ \t\n\r]*")
+_DELIMITERS = frozenset(" \t\n\r,:]}")
+_DECODER = json.JSONDecoder()
+
+
+class _JsonStream:
+    """A JSON file's rows read piece by piece: the elements of its top-level list (or of the one
+    list in a top-level object, ``{"data": [...]}``), each at most ``limit`` characters."""
+
+    CHUNK = 1 << 20
+
+    def __init__(self, f: BinaryIO, p: Path, limit: int):
+        self.f, self.p, self.limit = f, p, limit
+        self.decoder = codecs.getincrementaldecoder("utf-8-sig")()
+        self.buf, self.pos, self.eof, self.dropped_lines = "", 0, False, 0
+
+    def fill(self) -> None:
+        data = self.f.read(self.CHUNK)
+        try:
+            text = self.decoder.decode(data, final=not data)
+        except UnicodeDecodeError as exc:
+            line = self.dropped_lines + self.buf.count("\n") + data[:max(exc.start, 0)].count(b"\n") + 1
+            raise InvalidInputError(f"{self.p} is not UTF-8 text (invalid byte at line {line}); "
+                                    "re-save it as UTF-8.") from None
+        self.dropped_lines += self.buf.count("\n", 0, self.pos)
+        self.buf, self.pos, self.eof = self.buf[self.pos:] + text, 0, not data
+
+    def line(self, at: int | None = None) -> int:
+        return self.dropped_lines + self.buf.count("\n", 0, self.pos if at is None else at) + 1
+
+    def fail(self, why: str, at: int | None = None) -> InvalidInputError:
+        return InvalidInputError(f"{self.p}: not valid JSON at line {self.line(at)} ({why}).")
+
+    def peek(self) -> str:
+        """The next character after white space ('' at the end), reading on as needed."""
+        while True:
+            self.pos = _WS.match(self.buf, self.pos).end()
+            if self.pos < len(self.buf) or self.eof:
+                return self.buf[self.pos:self.pos + 1]
+            self.fill()
+
+    def take(self, chars: str) -> str:
+        c = self.peek()
+        if not c or c not in chars:
+            raise self.fail(f"expected {' or '.join(map(repr, chars))}")
+        self.pos += 1
+        return c
+
+    def value(self) -> Any:
+        self.peek()
+        while True:
+            try:
+                value, end = _DECODER.raw_decode(self.buf, self.pos)
+                # A number (or true/false/null) cut by the buffer's end reads as a shorter one.
+                if self.eof or (end < len(self.buf) and (isinstance(value, (str, list, dict))
+                                                         or self.buf[end] in _DELIMITERS)):
+                    start, self.pos = self.pos, end
+                    return _checked(value, self.buf[start:end], f"{self.p}, line {self.line(start)}")
+            except RecursionError:
+                raise self.fail("nested too deeply") from None
+            except ValueError as exc:
+                if self.eof:
+                    raise self.fail(getattr(exc, "msg", None) or first_line(exc), getattr(exc, "pos", None)) from None
+            if len(self.buf) - self.pos > self.limit:
+                raise InvalidInputError(f"{self.p}: " + _too_big(f"the value at line {self.line()}", self.limit))
+            self.fill()
+
+    def elements(self) -> Iterator[Any]:
+        self.take("[")
+        if self.peek() == "]":
+            self.pos += 1
+            return
+        while True:
+            yield self.value()
+            if self.take(",]") == "]":
+                return
+
+    def rows(self) -> Iterator[Any]:
+        c = self.peek()
+        if c == "[":
+            yield from self.elements()
+        elif c == "{":
+            self.take("{")
+            lists = 0
+            if self.peek() == "}":
+                self.pos += 1
+            else:
+                while True:
+                    if self.peek() != '"':
+                        raise self.fail("expected a key")
+                    self.value()
+                    self.take(":")
+                    if self.peek() == "[":
+                        lists += 1
+                        if lists > 1:
+                            raise InvalidInputError(f"{self.p}: expected a list of objects (it holds more than one list).")
+                        yield from self.elements()
+                    else:
+                        self.value()
+                    if self.take(",}") == "}":
+                        break
+            if not lists:
+                raise InvalidInputError(f"{self.p}: expected a list of objects.")
+        elif not c:
+            raise self.fail("Expecting value")
+        else:
+            raise InvalidInputError(f"{self.p}: expected a list of objects, not a single value.")
+        if self.peek():
+            raise self.fail("extra data after the list")
 
 
 def _read_json(p: Path) -> Iterator[dict[str, Any]]:
-    try:
-        data = json.loads(_text(p))
-    except json.JSONDecodeError as exc:
-        raise InvalidInputError(f"{p}: not valid JSON at line {exc.lineno} ({exc.msg}).") from None
-    if isinstance(data, dict):  # {"data": [...]} or {"train": [...]}
-        lists = [v for v in data.values() if isinstance(v, list)]
-        data = lists[0] if len(lists) == 1 else None
-    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
-        raise InvalidInputError(f"{p}: expected a list of objects.")
-    yield from data
+    with open(p, "rb") as f:
+        sniff(f.read(8192), str(p))
+        f.seek(0)
+        for i, row in enumerate(_JsonStream(f, p, field_limit()).rows(), 1):
+            if not isinstance(row, dict):
+                raise InvalidInputError(f"{p}: element {i} is {type(row).__name__}; expected a list of objects.")
+            yield row
+
+
+def _unique(names: list[str]) -> list[str]:
+    """Column names, repeats renamed 'a.1', 'a.2' as pandas does."""
+    out: list[str] = []
+    seen: set[str] = set()
+    tries: dict[str, int] = {}
+    for name in names:
+        new = name
+        while new in seen:
+            tries[name] = tries.get(name, 0) + 1
+            new = f"{name}.{tries[name]}"
+        seen.add(new)
+        out.append(new)
+    return out
 
 
 def _read_csv(p: Path, sep: str) -> Iterator[dict[str, Any]]:
-    import pandas as pd
+    import csv
 
-    _text(p)  # UTF-8 check with a clear message
-    try:
-        df = pd.read_csv(p, sep=sep, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InvalidInputError(f"{p}: not a readable CSV ({first_line(exc)}).") from None
-    yield from df.to_dict(orient="records")
+    limit = field_limit()
+    csv.field_size_limit(max(csv.field_size_limit(), limit))
+    at = {"line": 0, "start": 1, "size": 0}  # the record being read: where it starts, its size so far
+
+    def source() -> Iterator[str]:
+        for n, text in lines(p, limit):
+            at["line"], at["size"] = n, at["size"] + len(text)
+            if at["size"] > limit:  # a quote left open makes the rest of the file one record
+                raise InvalidInputError(f"{p}: " + _too_big(f"the record starting at line {at['start']}", limit)
+                                        .replace(" (", "; is a quote left open? (", 1))
+            yield text
+
+    reader = csv.reader(source(), delimiter=sep, strict=True)
+    header: list[str] | None = None
+    while True:
+        at["start"], at["size"] = at["line"] + 1, 0
+        try:
+            record = next(reader, None)
+        except csv.Error as exc:
+            raise InvalidInputError(f"{p}: the record starting at line {at['start']} is not readable CSV ({exc}); "
+                                    "is a quote left open or misplaced?") from None
+        if record is None:
+            return
+        if not record:
+            continue
+        if header is None:
+            if len(record) > MAX_COLUMNS:
+                raise InvalidInputError(f"{p}: the header has more than {MAX_COLUMNS:,} columns ({len(record):,}).")
+            header = _unique(record)
+        elif len(record) > len(header):
+            raise InvalidInputError(f"{p}: line {at['start']} has {len(record)} fields but the header has {len(header)}.")
+        else:
+            yield dict(zip(header, record + [""] * (len(header) - len(record))))
+
+
+def _cell_bytes(arr) -> Any:
+    """Bytes of text each element of an Arrow array holds once turned into Python objects: a
+    dictionary-encoded cell counts its value in full, however often the file repeats it."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    t = arr.type
+    if pa.types.is_dictionary(t):
+        sizes = _cell_bytes(arr.dictionary)
+        if not len(sizes):
+            return np.zeros(len(arr), np.int64)
+        out = sizes[arr.indices.fill_null(0).to_numpy(zero_copy_only=False)]
+        out[arr.is_null().to_numpy(zero_copy_only=False)] = 0
+        return out
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_binary(t) or pa.types.is_large_binary(t):
+        return pc.binary_length(arr).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_map(t):
+        within = np.concatenate([[0], np.cumsum(_cell_bytes(arr.values))])
+        offsets = arr.offsets.to_numpy(zero_copy_only=False)
+        return within[offsets[1:]] - within[offsets[:-1]]
+    if pa.types.is_fixed_size_list(t):
+        return _cell_bytes(arr.flatten()).reshape(len(arr), t.list_size).sum(axis=1)
+    if pa.types.is_struct(t):
+        return sum((_cell_bytes(f) for f in arr.flatten()), np.zeros(len(arr), np.int64))
+    return np.full(len(arr), 8, np.int64)
+
+
+def _arrow_rows(batches: Callable[[], Iterator[Any]], where: str) -> Iterator[dict[str, Any]]:
+    """Rows of Arrow record batches. A first pass sizes every row from the Arrow data alone, so a
+    file that expands (a small Parquet of dictionary-encoded cells) is refused before any Python
+    object is made; the second makes rows a slice of at most BATCH_CHARS at a time."""
+    import numpy as np
+
+    limit = field_limit()
+
+    def sized() -> Iterator[tuple[Any, Any]]:
+        for batch in batches():
+            yield batch, sum((_cell_bytes(c) for c in batch.columns), np.zeros(batch.num_rows, np.int64))
+
+    total = row = 0
+    for _, sizes in sized():
+        over = sizes > limit
+        if over.any():
+            raise InvalidInputError(f"{where}: " + _too_big(f"row {row + int(over.argmax()) + 1}", limit))
+        total += int(sizes.sum())
+        row += len(sizes)
+        if total > MAX_FILE_BYTES:
+            raise InvalidInputError(f"{where} expands to more than {MAX_FILE_BYTES // 1024**3} GB of text "
+                                    f"by row {row:,}; split it first.")
+    for batch, sizes in sized():
+        start, used = 0, 0
+        for i, size in enumerate(sizes.tolist()):
+            if used and used + size > BATCH_CHARS:
+                yield from batch.slice(start, i - start).to_pylist()
+                start, used = i, 0
+            used += size
+        yield from batch.slice(start).to_pylist()
 
 
 def _read_parquet(p: Path) -> Iterator[dict[str, Any]]:
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(p)
+        meta = pq.read_metadata(p)
     except Exception as exc:  # pyarrow raises several types for a bad file
         raise InvalidInputError(f"{p}: not a readable Parquet file ({first_line(exc)}).") from None
-    yield from table.to_pylist()
+    if meta.num_columns > MAX_COLUMNS:
+        raise InvalidInputError(f"{p} has more than {MAX_COLUMNS:,} columns ({meta.num_columns:,}).")
+    groups = [meta.row_group(i) for i in range(meta.num_row_groups)]
+    declared = sum(g.total_byte_size for g in groups)
+    if declared > MAX_FILE_BYTES:
+        raise InvalidInputError(f"{p} holds {declared / 1024**3:,.1f} GB of data uncompressed, more than "
+                                f"{MAX_FILE_BYTES // 1024**3} GB; split it first.")
+    # Dictionary-encoded text stays encoded in Arrow (a repeated value is held once) until rows are made.
+    encoded = sorted({c.path_in_schema for g in groups for c in (g.column(j) for j in range(g.num_columns))
+                      if c.has_dictionary_page and c.physical_type == "BYTE_ARRAY"})
+    try:
+        f = pq.ParquetFile(p, metadata=meta, read_dictionary=encoded or None, buffer_size=1 << 20)
+        yield from _arrow_rows(lambda: f.iter_batches(batch_size=256), str(p))
+    except LuminaError:
+        raise
+    except Exception as exc:
+        raise InvalidInputError(f"{p}: not a readable Parquet file ({first_line(exc)}).") from None
 
 
 def _read_hf_folder(p: Path) -> Iterator[dict[str, Any]]:
     import datasets
 
+    files, outside = walk(p)
+    if outside:
+        raise InvalidInputError(f"{p}: {outside[0].relative_to(p)} is a link to something outside the folder; "
+                                "copy the file in instead.")
+    for state in (f for f in files if f.name == "state.json"):
+        try:
+            named = [d.get("filename", "") for d in json.loads(state.read_bytes()[:MAX_STATE_BYTES])["_data_files"]]
+        except Exception:
+            continue  # datasets says what is wrong with it below
+        bad = next((n for n in named if not inside(p, state.parent / str(n))), None)
+        if bad is not None:
+            raise InvalidInputError(f"{p}: {state.relative_to(p)} names a data file outside the folder ({str(bad)[:100]}).")
     try:
         ds = datasets.load_from_disk(str(p))
     except Exception as exc:
@@ -139,7 +397,18 @@ def _read_hf_folder(p: Path) -> Iterator[dict[str, Any]]:
     if isinstance(ds, datasets.DatasetDict):
         split = "train" if "train" in ds else next(iter(ds))
         ds = ds[split]
-    yield from ds
+    table = ds.with_format("arrow")
+    try:
+        yield from _arrow_rows(lambda: (b for t in table.iter(batch_size=256) for b in t.to_batches()), str(p))
+    except LuminaError:
+        raise
+    except Exception as exc:
+        raise InvalidInputError(f"{p}: a datasets folder that cannot be read ({first_line(exc)}).") from None
+
+
+def _cols(row: dict[str, Any]) -> str:
+    names = [str(k)[:60] for k in list(row)[:20]]
+    return ", ".join(names) + (f" … {len(row):,} in all" if len(row) > 20 else "")
 
 
 def _check_mapping(row: dict[str, Any], columns: dict[str, str], where: str) -> None:
@@ -147,7 +416,7 @@ def _check_mapping(row: dict[str, Any], columns: dict[str, str], where: str) -> 
     missing = [f"{role} column '{col}'" for role, col in columns.items()
                if col and col not in row and role != "context"]
     if missing:
-        raise InvalidInputError(f"{where}: no {', '.join(missing)} (columns: {', '.join(map(str, row))}).")
+        raise InvalidInputError(f"{where}: no {', '.join(missing)} (columns: {_cols(row)}).")
 
 
 def _pick(row: dict[str, Any], names: tuple[str, ...], mapping: str | None) -> Any:
@@ -213,7 +482,7 @@ def row_to_sample(row: dict[str, Any], where: str, source: str, columns: dict[st
         response = _pick(row, RESPONSE_COLS, columns.get("response"))
         if instruction is None or response is None:
             raise InvalidInputError(
-                f"{where}: no instruction/response found (columns: {', '.join(map(str, row))}). "
+                f"{where}: no instruction/response found (columns: {_cols(row)}). "
                 "Name them instruction/response (or prompt/completion, question/answer), or give a messages column."
             )
         instruction, response = str(instruction), str(response)
@@ -249,7 +518,7 @@ def row_to_seed(row: dict[str, Any], where: str, columns: dict[str, str] | None 
         response = _pick(row, RESPONSE_COLS, columns.get("response"))
     if not isinstance(instruction, str) or not instruction.strip():
         raise InvalidInputError(
-            f"{where}: no instruction found (columns: {', '.join(map(str, row))}). "
+            f"{where}: no instruction found (columns: {_cols(row)}). "
             "Name it instruction (or prompt, question), or give a messages column."
         )
     context = _pick(row, CONTEXT_COLS, columns.get("context"))
@@ -272,7 +541,7 @@ def row_to_prompt(row: dict[str, Any], where: str, columns: dict[str, str] | Non
         instruction = _pick(row, INSTRUCTION_COLS, columns.get("instruction"))
         if not isinstance(instruction, str) or not instruction.strip():
             raise InvalidInputError(
-                f"{where}: no prompt found (columns: {', '.join(map(str, row))}). "
+                f"{where}: no prompt found (columns: {_cols(row)}). "
                 "Give a messages column, or name the prompt column instruction / prompt / question."
             )
         context = _pick(row, CONTEXT_COLS, columns.get("context"))
@@ -311,7 +580,7 @@ def row_to_eval_item(row: dict[str, Any], where: str, set_name: str,
         answer = _pick(row, RESPONSE_COLS + ("answerkey", "label"), columns.get("response"))
         if not isinstance(question, str) or not question.strip():
             raise InvalidInputError(
-                f"{where}: no question found (columns: {', '.join(map(str, row))}). Name it question / "
+                f"{where}: no question found (columns: {_cols(row)}). Name it question / "
                 "prompt / instruction / input / text, or give a messages column.")
         choices = _pick(row, CHOICES_COLS, None)
         labels = None
@@ -339,6 +608,7 @@ def row_to_eval_item(row: dict[str, Any], where: str, set_name: str,
     return item
 
 
+@access.requires("owner", action="import into the project")
 def import_evalset(project: str, path: str | Path, name: str | None = None,
                    columns: dict[str, str] | None = None, source_name: str | None = None,
                    replace: bool = False) -> int:
@@ -352,9 +622,11 @@ def import_evalset(project: str, path: str | Path, name: str | None = None,
     if not name or len(name) > 80:
         raise InvalidInputError("An eval set name must be 1-80 characters.")
     src = source_name or str(p_path.resolve())
-    items = [row_to_eval_item(r, f"{path}, row {i}", name, columns) for i, r in enumerate(read_rows(path), 1)]
-    if not items:
-        raise InvalidInputError(f"{path} holds no rows.")
+
+    def convert(row: dict[str, Any], where: str) -> dict[str, Any]:
+        return row_to_eval_item(row, where, name, columns)
+
+    total = _check_rows(path, convert)
     with connect() as con, transaction(con):
         p = store_projects.get(con, project)
         existing = store_inputs.evalsets(con, p.id)
@@ -363,9 +635,53 @@ def import_evalset(project: str, path: str | Path, name: str | None = None,
                 raise InvalidInputError(f"'{project}' already has an eval set named '{name}' ({existing[name]} items). "
                                         "Give another --name, or --replace it.")
             store_inputs.delete_evalset(con, p.id, name)
-        import_id = store_projects.record_import(con, p.id, "evalset", src, len(items))
-        store_inputs.add(con, p.id, "evalset", import_id, items)
-    return len(items)
+        import_id = store_projects.record_import(con, p.id, "evalset", src, total)
+        _write_rows(path, convert, total, lambda batch: store_inputs.add(con, p.id, "evalset", import_id, batch))
+    return total
+
+
+def _parsed(path: str | Path, convert: Callable[[dict[str, Any], str], Any]) -> Iterator[Any]:
+    for i, row in enumerate(read_rows(path), 1):
+        yield convert(row, f"{path}, row {i}")
+
+
+def _check_rows(path: str | Path, convert: Callable[[dict[str, Any], str], Any]) -> int:
+    """The first pass: read and check every row, holding one at a time, before the store is
+    touched. Returns how many there are."""
+    total = sum(1 for _ in _parsed(path, convert))
+    if not total:
+        raise InvalidInputError(f"{path} holds no rows.")
+    return total
+
+
+def _chars(value: Any) -> int:
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, dict):
+        return sum(map(_chars, value.values()))
+    if isinstance(value, (list, tuple)):
+        return sum(map(_chars, value))
+    return _chars(vars(value)) if isinstance(value, NewSample) else 8
+
+
+def _write_rows(path: str | Path, convert: Callable[[dict[str, Any], str], Any], total: int,
+                write: Callable[[list[Any]], Any]) -> None:
+    """The second pass, inside the caller's transaction: the rows again, written a bounded batch
+    at a time (BATCH_ROWS rows, BATCH_CHARS characters)."""
+    batch: list[Any] = []
+    used = written = 0
+    for item in _parsed(path, convert):
+        batch.append(item)
+        used += _chars(item)
+        if len(batch) >= BATCH_ROWS or used >= BATCH_CHARS:
+            write(batch)
+            written += len(batch)
+            batch, used = [], 0
+    if batch:
+        write(batch)
+        written += len(batch)
+    if written != total:
+        raise InvalidInputError(f"{path} changed while it was being imported; nothing was imported, try again.")
 
 
 def evalsets(project: str) -> dict[str, int]:
@@ -384,6 +700,7 @@ def evalset_items(project: str, name: str) -> list[dict[str, Any]]:
         return [d | {"id": i} for i, d in store_inputs.evalset_items(con, p.id, name)]
 
 
+@access.requires("owner", action="import into the project")
 def import_file(project: str, path: str | Path, kind: str = "samples",
                 columns: dict[str, str] | None = None, source_name: str | None = None,
                 chunk_chars: int | None = None, overlap: int | None = None) -> int:
@@ -399,24 +716,24 @@ def import_file(project: str, path: str | Path, kind: str = "samples",
     if kind == "documents":
         return import_documents(project, path, chunk_chars, overlap, source_name).chunks
     src = source_name or str(Path(path).expanduser().resolve())
-    rows = read_rows(path)
-    if kind == "samples":
-        parsed: list[Any] = [row_to_sample(r, f"{path}, row {i}", src, columns) for i, r in enumerate(rows, 1)]
-    elif kind == "seeds":
-        parsed = [row_to_seed(r, f"{path}, row {i}", columns) for i, r in enumerate(rows, 1)]
-    else:
-        parsed = [row_to_prompt(r, f"{path}, row {i}", columns) for i, r in enumerate(rows, 1)]
-    if not parsed:
-        raise InvalidInputError(f"{path} holds no rows.")
+    convert: Callable[[dict[str, Any], str], Any] = {
+        "samples": lambda row, where: row_to_sample(row, where, src, columns),
+        "seeds": lambda row, where: row_to_seed(row, where, columns),
+        "prompts": lambda row, where: row_to_prompt(row, where, columns),
+    }[kind]
+    total = _check_rows(path, convert)
     with connect() as con, transaction(con):
         p = store_projects.get(con, project)
-        import_id = store_projects.record_import(con, p.id, kind, src, len(parsed))
-        if kind == "samples":
-            for start in range(0, len(parsed), 50_000):  # bounded memory for the Arrow batches
-                sample_service.write_many(con, p.id, parsed[start:start + 50_000])
+        import_id = store_projects.record_import(con, p.id, kind, src, total)
+        if kind == "samples":  # rows only: scoring them inside this transaction held the database for minutes
+            _write_rows(path, convert, total, lambda batch: store_samples.insert_many(con, p.id, batch))
         else:
-            store_inputs.add(con, p.id, kind.rstrip("s"), import_id, parsed)
-    return len(parsed)
+            _write_rows(path, convert, total, lambda batch: store_inputs.add(con, p.id, kind.rstrip("s"), import_id, batch))
+    if kind == "samples":
+        from lumina.scoring import score_heuristics
+
+        score_heuristics(p.id)  # short transactions of their own; `lumina score` redoes any left undone
+    return total
 
 
 @dataclass
@@ -426,6 +743,7 @@ class DocumentImport:
     skipped: list[str] = field(default_factory=list)  # 'file: why' for files a folder import left out
 
 
+@access.requires("owner", action="import into the project")
 def import_documents(project: str, path: str | Path, chunk_chars: int | None = None,
                      overlap: int | None = None, source_name: str | None = None,
                      titles: dict[str, str] | None = None) -> DocumentImport:

@@ -133,10 +133,38 @@ def _progress(job_id: int, total: int, done: int, failed: int = 0, **extra: Any)
         store_jobs.update(con, job_id, total=total, done=done, failed=failed, **extra)
 
 
+def _heuristics(batch) -> tuple[list, list]:
+    from lumina.quality import textstats
+
+    scored, flagged = [], []
+    for sid, ins, resp, ctx, h in batch:
+        scores, found = textstats.score(ins, resp, None, ctx)
+        scored.append((sid, h, scores))
+        flagged += [(sid, f, d) for f, d in found.items()]
+    return scored, flagged
+
+
+def score_heuristics(project_id: int) -> int:
+    """Heuristic scores for the project's samples that lack current ones, now, a batch at a time:
+    each batch is computed before its own short write transaction (an import calls this after
+    committing its rows, so the database is never held while text is scored)."""
+    from lumina.quality import textstats
+
+    with connect() as con:
+        todo = store_quality.texts_needing(con, project_id, "heuristics", textstats.VERSION)
+    step = BATCH["heuristics"]
+    for start in range(0, len(todo), step):
+        batch = todo[start:start + step]
+        scored, flagged = _heuristics(batch)
+        with connect() as con, transaction(con):
+            store_quality.write_scores(con, scored)
+            store_quality.replace_flags(con, project_id, "heuristics", flagged, only=[b[0] for b in batch])
+    return len(todo)
+
+
 def _per_sample(job_id: int, worker, p, params: ScoreParams) -> None:
     from lumina.quality import ifd as ifd_mod
     from lumina.quality import judge as judge_mod
-    from lumina.quality import textstats
     from lumina.records import Score
 
     scorer = params.scorer
@@ -162,10 +190,7 @@ def _per_sample(job_id: int, worker, p, params: ScoreParams) -> None:
             batch = todo[start:start + step]
             scored, flagged = [], []
             if scorer == "heuristics":
-                for sid, ins, resp, ctx, h in batch:
-                    scores, found = textstats.score(ins, resp, None, ctx)
-                    scored.append((sid, h, scores))
-                    flagged += [(sid, f, d) for f, d in found.items()]
+                scored, flagged = _heuristics(batch)
             elif scorer == "judge":
                 for o, (sid, _, _, _, h) in zip(judge_mod.judge(engine, [(b[0], b[1], b[2]) for b in batch],
                                                                 rubric_template=rubric), batch):

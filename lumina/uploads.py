@@ -13,11 +13,13 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lumina import access
 from lumina.config import settings
 from lumina.errors import InvalidInputError
 from lumina.importers import KINDS, import_documents, import_file
 
 _SAFE = re.compile(r"[^A-Za-z0-9._ -]+")
+MAX_NAME_CHARS = 120
 
 
 @dataclass
@@ -36,7 +38,13 @@ class UploadResult:
 
 
 def _safe_name(name: str, used: set[str]) -> str:
+    """A name for the private copy: no folders, no odd characters, short enough for any file
+    system (a browser may send 5,000 characters), its extension kept."""
     base = _SAFE.sub("_", Path(name or "upload").name).strip(" .") or "upload"
+    if len(base) > MAX_NAME_CHARS:
+        _, dot, ext = base.rpartition(".")
+        ext = f".{ext}" if dot and len(ext) <= 16 else ""
+        base = base[:MAX_NAME_CHARS - len(ext)] + ext
     out, n = base, 1
     while out.lower() in used:
         stem, dot, ext = base.rpartition(".")
@@ -46,6 +54,7 @@ def _safe_name(name: str, used: set[str]) -> str:
     return out
 
 
+@access.requires("owner", action="import into the project")
 def import_uploads(project: str, kind: str, files: list[tuple[str, bytes]],
                    columns: dict[str, str] | None = None, chunk_chars: int | None = None,
                    overlap: int | None = None) -> UploadResult:
