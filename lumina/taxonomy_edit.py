@@ -46,6 +46,22 @@ def with_defaults(tree: tx.Taxonomy) -> None:
         tree.difficulty = list(DEFAULT_DIFFICULTY)
 
 
+def _check_size(tree: tx.Taxonomy, project: str) -> None:
+    from lumina.errors import InvalidInputError
+
+    flat = tree.flat()
+    if len(flat) > tx.MAX_NODES:
+        raise InvalidInputError(f"'{project}': the taxonomy would have {len(flat):,} nodes, more than "
+                                f"{tx.MAX_NODES:,}; split it up.")
+    deepest = max((r["path"].count(tx.SEP) + 1 for r in flat), default=0)
+    if deepest > tx.MAX_DEPTH:
+        raise InvalidInputError(f"'{project}': the tree would be deeper than {tx.MAX_DEPTH} levels.")
+    combos = len(tree.leaves()) * len(tree.task_types or [1]) * len(tree.difficulty or [1]) * max(1, len(tree.personas))
+    if combos > tx.MAX_COMBINATIONS:
+        raise InvalidInputError(f"'{project}': {combos:,} leaf x task type x difficulty x persona combinations, "
+                                f"more than {tx.MAX_COMBINATIONS:,}; shorten the lists.")
+
+
 @access.requires("owner")
 def edit(project: str, change: Callable[[tx.Taxonomy], T],
          renames: Callable[[T], list[tuple[str, str]]] | None = None) -> T:
@@ -57,6 +73,7 @@ def edit(project: str, change: Callable[[tx.Taxonomy], T],
         p = store_projects.get(con, project)
         tree = _tree(p, store_projects.nodes(con, p.id))
         result = change(tree)
+        _check_size(tree, project)  # edits (an outline grafted onto a big tree) obey the loader's limits
         store_projects.update(con, p.id, taxonomy=tree.meta())
         store_projects.replace_nodes(con, p.id, tree.flat())
         for old, new in (renames(result) if renames else []):

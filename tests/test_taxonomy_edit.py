@@ -173,3 +173,12 @@ def test_every_template_has_an_example_context_and_renders_with_it():
     for t in prompts.all_templates():
         assert t.key in prompts.EXAMPLE_CONTEXT, f"{t.key} needs an entry in prompts.EXAMPLE_CONTEXT"
         prompts.check(t.mode, t.step, t.source)
+
+
+def test_an_outline_grafted_onto_a_tree_obeys_the_node_limit(monkeypatch):
+    create_project("capped", teacher="transformers:smollm2-135m-instruct", check_reachable=False)
+    monkeypatch.setattr(tx, "MAX_NODES", 50)
+    taxonomy_edit.import_outline("capped", "".join(f"- A{i}\n" for i in range(40)))
+    with pytest.raises(InvalidInputError, match="more than 50"):
+        taxonomy_edit.import_outline("capped", "".join(f"- B{i}\n" for i in range(40)))
+    assert len(taxonomy_edit.load("capped").flat()) == 40
