@@ -54,11 +54,7 @@ def _safe_name(name: str, used: set[str]) -> str:
     return out
 
 
-@access.requires("owner", action="import into the project")
-def import_uploads(project: str, kind: str, files: list[tuple[str, bytes]],
-                   columns: dict[str, str] | None = None, chunk_chars: int | None = None,
-                   overlap: int | None = None) -> UploadResult:
-    """Import uploaded ``(file name, bytes)`` pairs; several files only for documents."""
+def _check(project: str, kind: str, files: list[tuple[str, bytes]]) -> None:
     if kind not in KINDS:
         raise InvalidInputError(f"Unknown import kind '{kind}' (use one of: {', '.join(KINDS)}).")
     if not files:
@@ -76,26 +72,91 @@ def import_uploads(project: str, kind: str, files: list[tuple[str, bytes]],
             f"exceed the {cfg.max_upload_mb} MB limit for uploads through the browser. Import large files "
             f"from a terminal, which streams them: `lumina import {project} PATH --as {kind}` "
             "(or raise LUMINA_MAX_UPLOAD_MB).")
-    folder = cfg.home / "uploads" / uuid.uuid4().hex
+
+
+def _stage(files: list[tuple[str, bytes]]) -> tuple[Path, list[Path]]:
+    """Private copies under the data folder, with safe names."""
+    folder = settings().home / "uploads" / uuid.uuid4().hex
     folder.mkdir(parents=True)
+    used: set[str] = set()
+    paths = []
+    for name, data in files:
+        path = folder / _safe_name(name, used)
+        path.write_bytes(data)
+        paths.append(path)
+    return folder, paths
+
+
+def _import_staged(project: str, kind: str, folder: Path, paths: list[Path], names: list[str],
+                   columns: dict[str, str] | None, chunk_chars: int | None, overlap: int | None) -> UploadResult:
     try:
-        used: set[str] = set()
-        paths = []
-        for name, data in files:
-            path = folder / _safe_name(name, used)
-            path.write_bytes(data)
-            paths.append(path)
         if kind == "documents":
             target = paths[0] if len(paths) == 1 else folder
-            source = files[0][0] if len(paths) == 1 else ", ".join(n for n, _ in files)[:500]
-            titles = {p.name: Path(name).name for p, (name, _) in zip(paths, files)}
+            source = names[0] if len(paths) == 1 else ", ".join(names)[:500]
+            titles = {p.name: Path(name).name for p, name in zip(paths, names)}
             got = import_documents(project, target, chunk_chars, overlap, source_name=source, titles=titles)
             return UploadResult(kind, got.chunks, got.documents, got.skipped)
-        rows = import_file(project, paths[0], kind, columns=columns, source_name=files[0][0])
-        return UploadResult(kind, rows)
+        return UploadResult(kind, import_file(project, paths[0], kind, columns=columns, source_name=names[0]))
     except InvalidInputError as exc:
         # Messages name the private copy; the user knows the file by its own name.
         msg = str(exc).replace(str(folder) + "/", "").replace(str(folder), "the uploaded files")
         raise InvalidInputError(msg) from None
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@access.requires("owner", action="import into the project")
+def import_uploads(project: str, kind: str, files: list[tuple[str, bytes]],
+                   columns: dict[str, str] | None = None, chunk_chars: int | None = None,
+                   overlap: int | None = None) -> UploadResult:
+    """Import uploaded ``(file name, bytes)`` pairs here and now; several files only for documents."""
+    _check(project, kind, files)
+    folder, paths = _stage(files)
+    return _import_staged(project, kind, folder, paths, [n for n, _ in files], columns, chunk_chars, overlap)
+
+
+@access.requires("owner", action="import into the project")
+def submit_uploads(project: str, kind: str, files: list[tuple[str, bytes]],
+                   columns: dict[str, str] | None = None, chunk_chars: int | None = None,
+                   overlap: int | None = None):
+    """``import_uploads`` as an ``import`` job: the web server only checks and stores the files;
+    a worker reads them (a large PDF or a big table must not occupy the server)."""
+    from lumina import jobs
+    from lumina.projects import get
+
+    _check(project, kind, files)
+    pid = get(project).id
+    folder, paths = _stage(files)
+    try:
+        return jobs.submit("import", pid, {
+            "kind": kind, "folder": folder.name, "files": [p.name for p in paths], "names": [n for n, _ in files],
+            "columns": columns, "chunk_chars": chunk_chars, "overlap": overlap})
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+def run_import_job(job_id: int, worker) -> None:
+    from lumina.store import connect
+    from lumina.store import jobs as store_jobs
+    from lumina.store import projects as store_projects
+
+    with connect() as con:
+        job = store_jobs.get(con, job_id)
+        project = store_projects.get_by_id(con, job.project_id).name
+    p = job.params
+    # Only a folder name this server made (a hex id) is accepted from the job's parameters.
+    if not re.fullmatch(r"[0-9a-f]{32}", str(p.get("folder", ""))):
+        raise InvalidInputError("This import job names no upload folder of this server.")
+    folder = settings().home / "uploads" / p["folder"]
+    paths = [folder / Path(name).name for name in p["files"]]
+    if not all(path.is_file() for path in paths):
+        raise InvalidInputError("The uploaded files are gone (an import job cannot be resumed); upload them again.")
+    worker.log.info("importing %s from %s", p["kind"], ", ".join(p["names"]))
+    with connect() as con:
+        store_jobs.update(con, job_id, total=1)
+    result = _import_staged(project, p["kind"], folder, paths, p["names"], p.get("columns"), p.get("chunk_chars"),
+                            p.get("overlap"))
+    with connect() as con:
+        store_jobs.update(con, job_id, done=1, result={"message": result.message(), "rows": result.rows,
+                                                       "documents": result.documents, "skipped": result.skipped})

@@ -228,6 +228,8 @@ def job_panel(job: Job, project: Project | None = None) -> None:
             what = "diversity map" + (" · refit" if p.get("refit") else "")
         elif job.kind == "playground":
             what = f"playground · run {p.get('run_id')}"
+        elif job.kind == "import":
+            what = f"import {p.get('kind')} · {', '.join(p.get('names') or [])[:120]}"
         elif job.kind == "eval":
             what = f"evaluate · run {p.get('run_id')}" + (f" · {', '.join(p['evalsets'])}" if p.get("evalsets") else "")
         else:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lumina.uploads import import_uploads
+from lumina import jobs
+from lumina.uploads import submit_uploads
 from pages import _common as ui
 
 TYPES = {
@@ -47,11 +48,32 @@ def import_box(project_name: str, kind: str, key: str) -> None:
                     if value.strip():
                         columns[role] = value.strip()
         chosen = files if isinstance(files, list) else ([files] if files else [])
+        job_key = f"{key}_job::{project_name}"
         if st.button("Import", key=f"{key}_go", icon=":material/upload:", disabled=not chosen):
             with ui.show_errors():
-                result = import_uploads(project_name, kind, [(f.name, f.getvalue()) for f in chosen],
-                                        columns=columns or None, chunk_chars=chunk_chars, overlap=overlap)
-                note = f" Skipped: {'; '.join(result.skipped)}" if result.skipped else ""
-                ui.flash(ui.escape_inline(result.message() + note))
+                # A worker reads the files: a large PDF or table never occupies the web server.
+                job = submit_uploads(project_name, kind, [(f.name, f.getvalue()) for f in chosen],
+                                     columns=columns or None, chunk_chars=chunk_chars, overlap=overlap)
+                st.session_state[job_key] = job.id
                 st.session_state[round_key] = st.session_state.get(round_key, 0) + 1
                 st.rerun()
+        _import_outcome(job_key)
+
+
+def _import_outcome(job_key: str) -> None:
+    """The running import's panel; once it ends, its outcome beside the box (then forgotten)."""
+    job_id = st.session_state.get(job_key)
+    if job_id is None:
+        return
+    with ui.show_errors():
+        job = jobs.get(job_id)
+        if job.status in ui.ACTIVE:
+            ui.live_jobs(lambda: [jobs.get(job_id)])
+            return
+        del st.session_state[job_key]
+        result = job.result or {}
+        if job.status == "done" and result:
+            note = f" Skipped: {'; '.join(result['skipped'])}" if result.get("skipped") else ""
+            st.success(ui.escape_inline(result["message"] + note), icon=":material/check_circle:")
+        else:
+            st.error(ui.escape_inline(job.error or f"The import {job.status}."), icon=":material/error:")

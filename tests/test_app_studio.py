@@ -125,6 +125,16 @@ def test_expand_to_depth_starts_a_job_that_can_be_cancelled():
     assert len(taxonomy_edit.load("grow").leaves()) >= 8  # what was added before the cancel stays
 
 
+def _wait_for_import(at) -> None:
+    """Uploads are imported by a worker (an ``import`` job): wait for it, then let the page show it."""
+    (job,) = [j for j in jobs.list_jobs() if j.kind == "import"]
+    assert job.params["names"], job.params
+    final = jobs.wait(job.id, timeout_s=120)
+    assert final.status == "done", (final.error, jobs.log_tail(final))
+    at.run()
+    assert not at.exception, at.exception
+
+
 def test_generate_grounded_import_template_override_and_budget(tmp_path):
     projects.create_project("docs", check_reachable=False, teacher=REMOTE)
     at = run_page("generate")
@@ -134,6 +144,7 @@ def test_generate_grounded_import_template_override_and_budget(tmp_path):
     at.file_uploader(key="gen_import_documents_file_0").upload("lakes.pdf", pdf, "application/pdf").run()
     at.button(key="gen_import_documents_go").click().run()
     assert not at.exception and not errors(at), errors(at)
+    _wait_for_import(at)
     assert "Imported 1 document(s) as 1 passages." in text_of(at)
     assert "grounded (1 passages)" in [str(o) for o in at.radio(key="gen_mode").options]
     assert not at.button(key=GENERATE).disabled
@@ -152,7 +163,7 @@ def test_generate_grounded_import_template_override_and_budget(tmp_path):
     assert prompts.for_project(pid, "grounded", "question").ref == "grounded/question@v1"
 
     at.button(key=GENERATE).click().run()  # launch, then cancel: the Jobs contract from the page
-    (job,) = jobs.list_jobs()
+    (job,) = [j for j in jobs.list_jobs() if j.kind == "generate"]
     assert job.params["mode"] == "grounded" and f"Job {job.id}" in text_of(at)
     at.button(key=f"cancel-{job.id}").click().run()
     final = jobs.wait(job.id, timeout_s=60)
@@ -182,12 +193,13 @@ def test_grounded_run_from_the_page_with_the_bundled_teacher(tmp_path, bundled_m
             "Its two main tributaries meet at Khartoum.")
     at.file_uploader(key="gen_import_documents_file_0").upload("nile.txt", text.encode(), "text/plain").run()
     at.button(key="gen_import_documents_go").click().run()
+    _wait_for_import(at)
     at.number_input(key="gen_n").set_value(2)
     at.number_input(key="gen_i_tokens").set_value(64)
     at.number_input(key="gen_a_tokens").set_value(160)
     at.button(key=GENERATE).click().run()
     assert not at.exception and not errors(at), errors(at)
-    (job,) = jobs.list_jobs()
+    (job,) = [j for j in jobs.list_jobs() if j.kind == "generate"]
     final = jobs.wait(job.id, timeout_s=600)
     assert final.status == "done" and final.total == 2 and final.done >= 1, jobs.log_tail(final)
     from lumina import samples

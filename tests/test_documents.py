@@ -160,3 +160,25 @@ def test_imported_provenance_fields_of_any_type_become_text(tmp_path):
 
     (s,) = list_for("types")
     assert (s.difficulty, s.task_type, s.node_path) == ("3", '["math", "easy"]', None)
+
+
+def test_browser_uploads_are_imported_by_a_worker_job(lumina_home):
+    """The page hands uploads to an ``import`` job: the web server only checks and stores them."""
+    from lumina import jobs
+    from lumina.samples import list_for
+
+    create_project("bg", teacher="transformers:smollm2-135m-instruct", check_reachable=False)
+    with pytest.raises(InvalidInputError, match="is empty"):
+        uploads.submit_uploads("bg", "samples", [("x.jsonl", b"")])
+    assert jobs.list_jobs() == [] and not any((lumina_home / "uploads").glob("*/*"))
+    good = b'{"instruction": "Why is the sky blue?", "response": "Rayleigh scattering."}\n'
+    job = uploads.submit_uploads("bg", "samples", [("../sky.jsonl", good)])
+    assert job.kind == "import" and job.params["names"] == ["../sky.jsonl"]
+    final = jobs.wait(job.id, timeout_s=120)
+    assert final.status == "done" and final.result["message"] == "Imported 1 samples.", (final.error, final.result)
+    assert len(list_for("bg")) == 1
+    bad = uploads.submit_uploads("bg", "samples", [("bad.jsonl", b"{not json\n")])
+    final = jobs.wait(bad.id, timeout_s=120)
+    assert final.status == "failed" and "bad.jsonl" in final.error and "uploads/" not in final.error
+    assert len(list_for("bg")) == 1
+    assert not any((lumina_home / "uploads").glob("*/*"))  # the private copies are gone

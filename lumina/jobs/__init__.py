@@ -35,6 +35,7 @@ HANDLERS: dict[str, str] = {
     "playground": "lumina.eval_runs:run_playground_job",
     "score": "lumina.scoring:run_score_job",
     "map": "lumina.mapping:run_map_job",
+    "import": "lumina.uploads:run_import_job",
 }
 RESUMABLE = ("interrupted", "cancelled", "failed")
 
