@@ -76,7 +76,7 @@ def test_taxonomy_outline_lists_and_yaml():
     assert not errors(at) and taxonomy_edit.load("blank").name == "Everyday science"
     at.file_uploader(key="tax_yaml_upload").set_value(("bad.yaml", b"\xff\xfe nodes", "application/x-yaml")).run()
     at.button(key="tax_yaml_go").click().run()
-    assert "bad.yaml is not UTF-8 text (invalid byte at line 1); re-save it as UTF-8." in errors(at)
+    assert "bad.yaml is UTF-16 (or UTF-32) text; re-save it as UTF-8." in errors(at)  # its BOM says so
     assert taxonomy_edit.load("blank").name == "Everyday science"  # a bad file changed nothing
 
 
