@@ -649,7 +649,6 @@ def stored(project: str) -> tuple[int, int, int]:
 
 def measure(dir: Path, name: str) -> dict[str, Any]:
     """Run one case in this (fresh) process: its outcome, seconds and peak RSS in MB."""
-    import resource
     import time
 
     from lumina.errors import LuminaError
@@ -667,8 +666,21 @@ def measure(dir: Path, name: str) -> dict[str, Any]:
         outcome, message = type(exc).__name__, str(exc)
     seconds = time.monotonic() - t0
     return {"case": name, "outcome": outcome, "message": message[:300], "seconds": round(seconds, 2),
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-            "unchanged": stored("hostile") == before}
+            "peak_rss_mb": _peak_rss_mb(), "unchanged": stored("hostile") == before}
+
+
+def _peak_rss_mb() -> int:
+    """This process's peak RSS. Linux's ru_maxrss keeps the parent's high-water mark across
+    fork and exec (a child of a 2 GB pytest reports 2 GB), so read VmHWM, which is per image."""
+    import resource
+
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024)
+    except OSError:
+        pass
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
 if __name__ == "__main__":
