@@ -57,7 +57,7 @@ def start_map(project: str, params: MapParams, launch_worker: bool = True):
         raise InvalidInputError("n_neighbors must be 2-200 and min_dist 0-1.")
     with connect() as con:
         p = store_projects.get(con, project)
-        if not con.execute("SELECT count(*) FROM samples WHERE project_id = ?", [p.id]).fetchone()[0]:
+        if not store_quality.sample_count(con, p.id):
             raise InvalidInputError(f"'{project}' has no samples to map yet.")
     return jobs.submit("map", p.id, params.to_dict(), launch_worker=launch_worker)
 
@@ -86,7 +86,7 @@ def run_map_job(job_id: int, worker) -> None:
     meta = dict((p.settings or {}).get("map") or {})
     path = projection_path(p.id)
     with connect() as con:
-        placed = {r[0] for r in con.execute("SELECT sample_id FROM map_points WHERE project_id = ?", [p.id]).fetchall()}
+        placed = store_quality.placed_ids(con, p.id)
     new = [k for k, i in enumerate(ids) if i not in placed]
     refit = (params.refit or not path.exists() or meta.get("embedder") != emb.name
              or meta.get("n_neighbors", 15) != params.n_neighbors or meta.get("min_dist", 0.1) != params.min_dist
@@ -175,7 +175,7 @@ def _figures(p, ids, vecs, labels, texts) -> dict[str, Any]:
 
     with connect() as con:
         nodes = store_projects.nodes(con, p.id)
-        node_of = dict(con.execute("SELECT id, node_path FROM samples WHERE project_id = ?", [p.id]).fetchall())
+        node_of = store_quality.node_paths(con, p.id)
     parents = {n.get("parent_path") for n in nodes}
     leaves = [n["path"] for n in nodes if n["path"] not in parents]
     cov = diversity.coverage([node_of.get(i) for i in ids], leaves)
@@ -197,7 +197,7 @@ def map_state(project: str) -> dict[str, Any]:
     with connect() as con:
         p = store_projects.get(con, project)
         placed = store_quality.count_points(con, p.id)
-        total = con.execute("SELECT count(*) FROM samples WHERE project_id = ?", [p.id]).fetchone()[0]
+        total = store_quality.sample_count(con, p.id)
         history = store_quality.metrics_history(con, p.id)
         names = {v.id: v.name for v in _versions(con, p.id)}
     return {"meta": (p.settings or {}).get("map") or {}, "placed": placed, "total": total,

@@ -217,3 +217,17 @@ def metrics_history(con: duckdb.DuckDBPyConnection, project_id: int) -> list[tup
     rows = con.execute("SELECT version_id, created_at, metrics FROM diversity_metrics WHERE project_id = ? ORDER BY id",
                        [project_id]).fetchall()
     return [(v, t, json.loads(m)) for v, t, m in rows]
+
+
+def placed_ids(con: duckdb.DuckDBPyConnection, project_id: int) -> set[int]:
+    """Samples that already have a point on the map."""
+    return {r[0] for r in con.execute("SELECT sample_id FROM map_points WHERE project_id = ?", [project_id]).fetchall()}
+
+
+def sample_count(con: duckdb.DuckDBPyConnection, project_id: int) -> int:
+    return con.execute("SELECT count(*) FROM samples WHERE project_id = ?", [project_id]).fetchone()[0]
+
+
+def node_paths(con: duckdb.DuckDBPyConnection, project_id: int) -> dict[int, str | None]:
+    """Sample id -> taxonomy node path."""
+    return dict(con.execute("SELECT id, node_path FROM samples WHERE project_id = ?", [project_id]).fetchall())
