@@ -17,6 +17,7 @@ built-in or not, renders in Jinja's immutable sandbox with bounded loops, sizes 
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -85,12 +86,13 @@ class _TooBig(Exception):
     pass
 
 
-_budget: Any = None  # set per render by _bounded_render (renders never nest)
+# The budget of the render in progress, per thread: the web server renders in several at once.
+_budget: ContextVar["_Budget | None"] = ContextVar("prompt_budget", default=None)
 
 
 def _bounded_range(*args: int) -> range:
     r = range(*args)
-    (_budget or _Budget()).spend(len(r))
+    (_budget.get() or _Budget()).spend(len(r))
     return r
 
 
@@ -133,8 +135,8 @@ def _bounded_render(ref: str, compiled, context: dict[str, Any]) -> str:
     import jinja2
     from jinja2.exceptions import SecurityError
 
-    global _budget
-    budget = _budget = _Budget()
+    budget = _Budget()
+    token = _budget.set(budget)
     parts: list[str] = []
     size = 0
     try:
@@ -154,7 +156,7 @@ def _bounded_render(ref: str, compiled, context: dict[str, Any]) -> str:
     except jinja2.TemplateSyntaxError as exc:  # an unknown (removed) filter is found when compiling
         raise InvalidInputError(f"{ref}: template syntax error at line {exc.lineno}: {exc.message}") from None
     finally:
-        _budget = None
+        _budget.reset(token)
     return "".join(parts)
 
 
