@@ -27,7 +27,7 @@ os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
 
 
 def prompts(n: int) -> list[list[dict]]:
-    from lumina import taxonomy as tx
+    from lumina.taxonomy import tree as tx
     from lumina.config import examples_dir
 
     tree = tx.load(examples_dir() / "everyday-science.yaml")
@@ -69,7 +69,7 @@ def raw_vllm(teacher, convs, params, batch):
 
 
 def lumina_loop(teacher, spec, convs, params, batch):
-    from lumina import samples as sample_service
+    from lumina.projects import samples as sample_service
     from lumina.projects import create_project
     from lumina.records import NewSample
     from lumina.store import connect, transaction
@@ -99,7 +99,7 @@ def mode_rates(teacher, spec: str, n: int, max_tokens: int) -> dict[str, tuple[i
     """One batch of ``n`` items per mode through ``Mode.run_batch`` (what a job worker runs)."""
     import json
 
-    from lumina import importers
+    from lumina.io import importers
     from lumina.config import examples_dir
     from lumina.generate import get_mode
     from lumina.generate.base import ModeContext
@@ -146,7 +146,7 @@ def mode_rates(teacher, spec: str, n: int, max_tokens: int) -> dict[str, tuple[i
 
 
 def _topics():
-    from lumina import taxonomy as tx
+    from lumina.taxonomy import tree as tx
     from lumina.config import examples_dir
 
     tree = tx.load(examples_dir() / "everyday-science.yaml")

@@ -69,7 +69,7 @@ def sentences(n: int, seed: int = 0) -> list[str]:
 
 
 def bench_embed(n: int, repeat: int) -> None:
-    from lumina.quality.embeddings import get_embedder
+    from lumina.diversity.embeddings import get_embedder
 
     texts = sentences(n)
     emb = get_embedder()
@@ -168,7 +168,7 @@ def blobs(n: int, d: int = 384, centers: int = 20, seed: int = 2):
 
 
 def bench_umap(n: int, n_new: int, repeat: int) -> None:
-    from lumina.quality.diversity import Projection, _import_umap, warm_up
+    from lumina.diversity import Projection, _import_umap, warm_up
 
     t0 = time.perf_counter()
     umap = _import_umap()
@@ -203,7 +203,9 @@ def bench_map(n: int, repeat: int) -> None:
     import duckdb
     import numpy as np
 
-    from lumina import mapping, projects, samples
+    from lumina.diversity import map_job as mapping
+    from lumina import projects
+    from lumina.projects import samples
     from lumina.config import settings
     from lumina.records import NewSample, Score
     from lumina.store import connect

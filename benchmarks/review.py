@@ -30,7 +30,8 @@ NODES = [f"Domain {d} > Topic {t}" for d in range(10) for t in range(10)]
 
 
 def fill(project: str, n: int) -> None:
-    from lumina import projects, samples
+    from lumina import projects
+    from lumina.projects import samples
     from lumina.records import NewSample, Score
     from lumina.store import connect
     from lumina.store import samples as store_samples

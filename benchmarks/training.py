@@ -95,7 +95,7 @@ def main() -> None:
     transformers.utils.logging.disable_progress_bar()
     transformers.utils.logging.set_verbosity_error()
     from lumina import models
-    from lumina.device import detect
+    from lumina.models.device import detect
 
     model_path = models.resolve(models.SMOLLM2)
     rows = chat_rows()

@@ -14,12 +14,13 @@ from typing import Iterator
 
 import streamlit as st
 
-from lumina import access, serving
+from lumina import access
+from lumina.web import serving
 from lumina import jobs as lj
 from lumina import projects as lp
 from lumina.errors import LuminaError
 from lumina.records import Job, Project
-from lumina.safe_markdown import escape_inline, inline_code, to_safe_markdown
+from lumina.web.safe_markdown import escape_inline, inline_code, to_safe_markdown
 
 PROJECT_KEY = "project"
 _PICKER_KEY = "_project_picker"
@@ -425,7 +426,7 @@ def sign_in() -> access.Actor:
 
     Loopback without a sign-in configured: the local user (owner of everything, as on the command
     line). Otherwise the login from Streamlit's OIDC (``st.user``) or the trusted proxy header; the
-    app refuses to run on a non-loopback address without one (lumina.serving.refusal).
+    app refuses to run on a non-loopback address without one (lumina.web.serving.refusal).
     """
     access.install_resolver(_session_actor)
     st.session_state.pop(_ACTOR_KEY, None)  # decided afresh on every run: a logout takes effect

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from lumina import jobs
-from lumina.uploads import submit_uploads
+from lumina.io.uploads import submit_uploads
 from pages import _common as ui
 
 TYPES = {

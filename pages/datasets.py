@@ -3,7 +3,8 @@ set), compare versions, export them with a dataset card."""
 
 import streamlit as st
 
-from lumina import datasets, ui_queries
+from lumina import datasets
+from lumina.web import queries as ui_queries
 from pages import _common as ui
 
 ui.ensure_frame()

@@ -6,9 +6,11 @@ import html
 import plotly.graph_objects as go
 import streamlit as st
 
-from lumina import jobs, mapping, review, ui_queries
+from lumina import jobs, review
+from lumina.diversity import map_job as mapping
+from lumina.web import queries as ui_queries
 from lumina.records import SampleFilter
-from lumina.safe_markdown import escape_inline, inline_code
+from lumina.web.safe_markdown import escape_inline, inline_code
 from pages import _common as ui
 
 ui.ensure_frame()

@@ -3,8 +3,11 @@ answers, a position-swapped judge) and on general eval sets (forgetting); a play
 
 import streamlit as st
 
-from lumina import eval_runs, importers, jobs, train_runs
-from lumina.safe_markdown import escape_inline, inline_code
+from lumina.evaluation import jobs as eval_runs
+from lumina.io import importers
+from lumina import jobs
+from lumina.train import job as train_runs
+from lumina.web.safe_markdown import escape_inline, inline_code
 from pages import _common as ui
 from pages._imports import import_box
 

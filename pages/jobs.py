@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from lumina import jobs, ui_queries
+from lumina import jobs
+from lumina.web import queries as ui_queries
 from pages import _common as ui
 
 ui.ensure_frame()

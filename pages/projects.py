@@ -2,9 +2,11 @@
 
 import streamlit as st
 
-from lumina import access, projects, taxonomy, teachers, ui_queries
+from lumina import access, projects, teachers
+from lumina.taxonomy import tree as taxonomy
+from lumina.web import queries as ui_queries
 from lumina.errors import LuminaError
-from lumina.textfiles import decode
+from lumina.io.textfiles import decode
 from pages import _common as ui
 
 ui.ensure_frame()

@@ -6,9 +6,11 @@ import html
 import plotly.graph_objects as go
 import streamlit as st
 
-from lumina import jobs, policy, review, scoring, ui_queries
+from lumina import jobs, review
+from lumina.quality import policy, score_job as scoring
+from lumina.web import queries as ui_queries
 from lumina.records import SampleFilter
-from lumina.safe_markdown import escape_inline, inline_code
+from lumina.web.safe_markdown import escape_inline, inline_code
 from lumina.store import connect
 from lumina.store import quality as store_quality
 from pages import _common as ui

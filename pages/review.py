@@ -4,10 +4,11 @@ actions, and progress with reviewer agreement. Every decision is an append-only 
 
 import streamlit as st
 
-from lumina import review, ui_queries
+from lumina import review
+from lumina.web import queries as ui_queries
 from lumina.errors import LuminaError
 from lumina.records import SampleFilter
-from lumina.samples import text_hash
+from lumina.projects.samples import text_hash
 from pages import _common as ui
 
 ui.ensure_frame()

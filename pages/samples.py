@@ -4,8 +4,8 @@ import math
 
 import streamlit as st
 
-from lumina import ui_queries
-from lumina.safe_markdown import escape_inline, inline_code
+from lumina.web import queries as ui_queries
+from lumina.web.safe_markdown import escape_inline, inline_code
 from pages import _common as ui
 
 ui.ensure_frame()

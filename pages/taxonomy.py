@@ -4,10 +4,12 @@ import json
 
 import streamlit as st
 
-from lumina import jobs, taxonomy_edit, taxonomy_expand, ui_queries
-from lumina.safe_markdown import escape_inline
-from lumina.textfiles import decode
-from lumina.taxonomy import SEP
+from lumina import jobs
+from lumina.taxonomy import edit as taxonomy_edit, expand as taxonomy_expand
+from lumina.web import queries as ui_queries
+from lumina.web.safe_markdown import escape_inline
+from lumina.io.textfiles import decode
+from lumina.taxonomy.tree import SEP
 from pages import _common as ui
 
 ui.ensure_frame()

@@ -5,9 +5,10 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from lumina import datasets, jobs, train_runs
-from lumina.device import detect
-from lumina.safe_markdown import escape_inline, inline_code
+from lumina import datasets, jobs
+from lumina.train import job as train_runs
+from lumina.models.device import detect
+from lumina.web.safe_markdown import escape_inline, inline_code
 from lumina.train.config import METHODS, PRESETS, TrainConfig
 from pages import _common as ui
 

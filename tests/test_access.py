@@ -8,12 +8,14 @@ import os
 
 import pytest
 
-from lumina import access, importers, jobs, prompts, review, taxonomy_edit
+from lumina import access, jobs, prompts, review
+from lumina.io import importers
+from lumina.taxonomy import edit as taxonomy_edit
 from lumina import projects as lp
 from lumina.access import Actor, acting_as
 from lumina.errors import NotFoundError, PermissionDeniedError
 from lumina.projects import create_project, update_project
-from lumina.samples import list_for
+from lumina.projects.samples import list_for
 from lumina.teachers import GenParams
 from lumina.teachers.base import ChatRequest
 from lumina.teachers.openai_backend import OpenAITeacher

@@ -7,11 +7,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lumina import jobs, projects, samples
+from lumina import jobs, projects
+from lumina.projects import samples
 from lumina.records import NewSample
 from lumina.store import connect
 from lumina.store import jobs as store_jobs
-from lumina.taxonomy import SEP
+from lumina.taxonomy.tree import SEP
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 EXAMPLE = Path(__file__).resolve().parent.parent / "data" / "examples" / "everyday-science.yaml"
@@ -251,9 +252,9 @@ def test_generate_page_modes(tmp_path):
 
     seeds = tmp_path / "seeds.jsonl"
     seeds.write_text('{"instruction": "What is the tallest mountain on Earth?"}\n', encoding="utf-8")
-    import lumina.importers
+    import lumina.io.importers
 
-    lumina.importers.import_file("modes", seeds, "seeds")
+    lumina.io.importers.import_file("modes", seeds, "seeds")
     at.run()
     assert "seeded (1 seed tasks)" in [str(o) for o in at.radio(key="gen_mode").options]
     assert not at.button(key=GENERATE).disabled

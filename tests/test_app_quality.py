@@ -3,9 +3,10 @@ Diversity page before and after a map exists."""
 
 from __future__ import annotations
 
-from lumina import jobs, mapping
+from lumina import jobs
+from lumina.diversity import map_job as mapping
 from lumina.records import Score
-from lumina.samples import list_for
+from lumina.projects.samples import list_for
 from lumina.store import connect
 from lumina.store import samples as store_samples
 from tests.test_app import make_project, run_page, text_of

@@ -4,7 +4,7 @@ bulk actions, and the Datasets page (freeze, export, compare)."""
 from __future__ import annotations
 
 from lumina import datasets, review
-from lumina.samples import get_many_for, list_for
+from lumina.projects.samples import get_many_for, list_for
 from tests.test_app import make_project, run_page, text_of
 
 

@@ -2,9 +2,10 @@
 
 import json
 
-from lumina import jobs, projects, prompts, taxonomy_edit
-from lumina import taxonomy_ops as ops
-from lumina.taxonomy import SEP
+from lumina import jobs, projects, prompts
+from lumina.taxonomy import edit as taxonomy_edit
+from lumina.taxonomy import ops
+from lumina.taxonomy.tree import SEP
 from tests.helpers import completion_json, scripted_server, write_pdf
 from tests.test_app import EXAMPLE, GENERATE, TEACHER, make_project, run_page, text_of
 
@@ -202,7 +203,7 @@ def test_grounded_run_from_the_page_with_the_bundled_teacher(tmp_path, bundled_m
     (job,) = [j for j in jobs.list_jobs() if j.kind == "generate"]
     final = jobs.wait(job.id, timeout_s=600)
     assert final.status == "done" and final.total == 2 and final.done >= 1, jobs.log_tail(final)
-    from lumina import samples
+    from lumina.projects import samples
 
     got = samples.list_for("page")
     assert len(got) == final.done and all(s.mode == "grounded" and s.context == text for s in got)

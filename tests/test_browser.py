@@ -18,11 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from lumina import jobs, projects, samples
+from lumina import jobs, projects
+from lumina.projects import samples
 from lumina.records import NewSample
 from lumina.store import connect
 from lumina.store import jobs as store_jobs
-from lumina.taxonomy import SEP
+from lumina.taxonomy.tree import SEP
 
 pytestmark = pytest.mark.browser
 

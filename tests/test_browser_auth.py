@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from lumina import access, importers, review
+from lumina import access, review
+from lumina.io import importers
 from lumina.projects import create_project
-from lumina.samples import list_for
+from lumina.projects.samples import list_for
 from tests.helpers import CHROMIUM_ARGS, free_port, start_streamlit, stop
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

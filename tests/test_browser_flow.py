@@ -376,7 +376,10 @@ def test_new_user_whole_loop_in_chromium(lumina_home, bundled_model_dir, tmp_pat
     pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
     from playwright.sync_api import expect, sync_playwright
 
-    from lumina import datasets, eval_runs, samples, train_runs
+    from lumina import datasets
+    from lumina.evaluation import jobs as eval_runs
+    from lumina.projects import samples
+    from lumina.train import job as train_runs
 
     shots = Path(os.environ.get("LUMINA_SCREENSHOTS") or tmp_path)
     shots.mkdir(parents=True, exist_ok=True)

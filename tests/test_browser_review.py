@@ -7,9 +7,10 @@ import shutil
 
 import pytest
 
-from lumina import projects, samples
+from lumina import projects
+from lumina.projects import samples
 from lumina.records import NewSample
-from lumina.samples import list_for
+from lumina.projects.samples import list_for
 from lumina.store import connect
 from tests.helpers import CHROMIUM_ARGS, free_port, start_streamlit, stop, wait_for
 
@@ -95,7 +96,8 @@ def test_diversity_map_selection_in_chromium(lumina_home, bundled_model_dir):
     """The map renders (WebGL) and a lasso over it selects samples for bulk actions."""
     from playwright.sync_api import expect, sync_playwright
 
-    from lumina import jobs, mapping
+    from lumina import jobs
+    from lumina.diversity import map_job as mapping
 
     p = projects.create_project("map-check", teacher="transformers:smollm2-135m-instruct", check_reachable=False)
     texts = ["How do volcanoes form?", "What is a black hole?", "How do I bake sourdough?", "Why is the sea blue?",

@@ -118,7 +118,7 @@ def test_deep_nesting_is_refused_in_one_line(tmp_path):
 
 
 def test_a_recursion_error_from_any_reader_is_one_line(monkeypatch):
-    from lumina import samples
+    from lumina.projects import samples
 
     def deep(*a, **k):
         raise RecursionError("maximum recursion depth exceeded")
@@ -203,7 +203,7 @@ def test_train_prepares_the_bundled_student_on_demand(tmp_path, monkeypatch):
 
 
 def test_plan_without_progress_says_what_to_run(tmp_path, monkeypatch):
-    from lumina import train_runs
+    from lumina.train import job as train_runs
     from lumina.errors import NotFoundError
 
     make_project(tmp_path)

@@ -12,7 +12,7 @@ from lumina.config import examples_dir
 from lumina.generate.launch import start_generation
 from lumina.generate.params import GenerateParams
 from lumina.projects import create_project
-from lumina.samples import count_for
+from lumina.projects.samples import count_for
 from lumina.teachers import GenParams
 from tests.helpers import CHROMIUM_ARGS, free_port, lumina, start_streamlit, stop
 

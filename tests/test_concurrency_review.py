@@ -10,12 +10,14 @@ import threading
 
 import pytest
 
-from lumina import datasets, importers, jobs, review, scoring
+from lumina import datasets, jobs, review
+from lumina.io import importers
+from lumina.quality import score_job as scoring
 from lumina.config import examples_dir
 from lumina.generate.launch import start_generation
 from lumina.generate.params import GenerateParams
 from lumina.projects import create_project
-from lumina.samples import list_for
+from lumina.projects.samples import list_for
 from lumina.store import connect
 from lumina.teachers import GenParams
 from tests.helpers import CHROMIUM_ARGS, free_port, lumina, start_streamlit, stop, wait_for

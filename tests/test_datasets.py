@@ -9,7 +9,8 @@ from collections import Counter
 import datasets as hf
 import pytest
 
-from lumina import datasets, importers, review
+from lumina import datasets, review
+from lumina.io import importers
 from lumina.errors import InvalidInputError, NotFoundError
 from lumina.projects import create_project
 from tests.helpers import lumina

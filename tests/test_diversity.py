@@ -18,9 +18,9 @@ import pytest  # noqa: E402
 from sklearn.metrics import adjusted_rand_score  # noqa: E402
 
 from lumina.errors import InvalidInputError, NotFoundError  # noqa: E402
-from lumina.quality import diversity  # noqa: E402
-from lumina.quality.diversity import Projection  # noqa: E402
-from lumina.quality.embeddings import get_embedder  # noqa: E402
+from lumina import diversity  # noqa: E402
+from lumina.diversity import Projection  # noqa: E402
+from lumina.diversity.embeddings import get_embedder  # noqa: E402
 
 TOPICS = {
     "cooking": {

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from lumina import documents, importers, uploads
+from lumina.io import documents, importers, uploads
 from lumina.errors import InvalidInputError
 from lumina.projects import create_project
 from lumina.store import connect
@@ -156,7 +156,7 @@ def test_imported_provenance_fields_of_any_type_become_text(tmp_path):
     f.write_text(json.dumps({"instruction": "Add 2 and 3.", "response": "5", "difficulty": 3,
                              "task_type": ["math", "easy"], "node": None}) + "\n", encoding="utf-8")
     assert importers.import_file("types", f, "samples") == 1
-    from lumina.samples import list_for
+    from lumina.projects.samples import list_for
 
     (s,) = list_for("types")
     assert (s.difficulty, s.task_type, s.node_path) == ("3", '["math", "easy"]', None)
@@ -165,7 +165,7 @@ def test_imported_provenance_fields_of_any_type_become_text(tmp_path):
 def test_browser_uploads_are_imported_by_a_worker_job(lumina_home):
     """The page hands uploads to an ``import`` job: the web server only checks and stores them."""
     from lumina import jobs
-    from lumina.samples import list_for
+    from lumina.projects.samples import list_for
 
     create_project("bg", teacher="transformers:smollm2-135m-instruct", check_reachable=False)
     with pytest.raises(InvalidInputError, match="is empty"):

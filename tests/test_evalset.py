@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from lumina import importers
+from lumina.io import importers
 from lumina.errors import InvalidInputError, NotFoundError
 from lumina.projects import create_project
 from tests.helpers import lumina

@@ -4,12 +4,13 @@ import json
 
 import pytest
 
-from lumina import jobs, taxonomy_edit, taxonomy_expand
-from lumina import taxonomy_ops as ops
+from lumina import jobs
+from lumina.taxonomy import edit as taxonomy_edit, expand as taxonomy_expand
+from lumina.taxonomy import ops
 from lumina.config import examples_dir
 from lumina.errors import InvalidInputError, NotFoundError
 from lumina.projects import create_project
-from lumina.taxonomy import SEP
+from lumina.taxonomy.tree import SEP
 from tests.helpers import completion_json, lumina, scripted_server
 
 TEACHER = "transformers:smollm2-135m-instruct"

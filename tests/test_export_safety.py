@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from lumina.export import MANIFEST
+from lumina.io.formats import MANIFEST
 from tests.test_cli_contract import assert_clean_error, make_project, run_cli
 
 FORMATS = ["jsonl", "parquet", "hf", "llamafactory"]

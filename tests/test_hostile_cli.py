@@ -107,7 +107,9 @@ def template_home(tmp_path_factory):
 
 
 def snapshot(cwd) -> dict:
-    from lumina import datasets, jobs, projects, review, samples, taxonomy_edit
+    from lumina import datasets, jobs, projects, review
+    from lumina.projects import samples
+    from lumina.taxonomy import edit as taxonomy_edit
 
     rows = samples.list_for("p")
     return {
@@ -140,7 +142,8 @@ def test_there_are_enough_cases():
 
 def test_search_is_literal(tmp_path):
     make_project(tmp_path, freeze=False)
-    from lumina import review, samples
+    from lumina import review
+    from lumina.projects import samples
     from lumina.records import SampleFilter
 
     def found(text):

@@ -85,7 +85,7 @@ def test_uploads_never_write_outside_their_private_folder(tmp_path, lumina_home)
 
 
 def test_field_limit_is_configurable(tmp_path, monkeypatch):
-    from lumina import importers
+    from lumina.io import importers
 
     f = tmp_path / "x.jsonl"
     f.write_text(json.dumps({"instruction": "q" * 2_000_000, "response": "a"}) + "\n", encoding="utf-8")
@@ -97,7 +97,7 @@ def test_field_limit_is_configurable(tmp_path, monkeypatch):
 
 def test_large_imports_stream_in_batches_all_or_nothing(tmp_path, monkeypatch):
     """Rows are written in bounded batches, and a bad last row leaves nothing behind."""
-    from lumina import importers
+    from lumina.io import importers
     from lumina.store import samples as store_samples
 
     create_project("big", teacher=TEACHER, check_reachable=False)

@@ -6,10 +6,11 @@ import datasets
 import pandas as pd
 import pytest
 
-from lumina import export as exporter
-from lumina import importers, projects
+from lumina.io import formats as exporter
+from lumina.io import importers
+from lumina import projects
 from lumina.errors import InvalidInputError, NotFoundError
-from lumina.samples import count_for, list_for
+from lumina.projects.samples import count_for, list_for
 
 
 @pytest.fixture

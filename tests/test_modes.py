@@ -4,13 +4,13 @@ import json
 
 import pytest
 
-from lumina import importers
+from lumina.io import importers
 from lumina.errors import InvalidInputError
 from lumina.generate.base import ModeContext
 from lumina.generate.launch import start_generation
 from lumina.generate.novelty import CopyDetector, normalise
 from lumina.generate.params import GenerateParams
-from lumina.generate.seeded_mode import SeededMode
+from lumina.generate.modes.seeded import SeededMode
 from lumina.projects import create_project, get
 from lumina.records import JobItem
 from lumina.store import connect
@@ -206,7 +206,7 @@ def test_evolve_mode_from_imported_samples(tmp_path, bundled_model_dir):
 
 
 def test_evolution_checks():
-    from lumina.generate.evolve_mode import answer_dropped, why_dropped
+    from lumina.generate.modes.evolve import answer_dropped, why_dropped
 
     parent = "Explain how photosynthesis works."
     assert why_dropped(parent, "explain how Photosynthesis works!").startswith("unchanged")
@@ -221,7 +221,7 @@ def test_evolution_checks():
 
 
 def test_citation_check():
-    from lumina.generate.grounded_mode import cited
+    from lumina.generate.modes.grounded import cited
 
     passage = "The Nile is about 6,650 kilometres long and flows north into the Mediterranean Sea."
     assert cited("about 6,650 kilometres long", passage)
@@ -255,8 +255,8 @@ def test_grounded_citations_are_checked_and_flagged(tmp_path):
 
 
 def test_plans_rotate_question_types_and_operations_over_rounds(tmp_path):
-    from lumina.generate.evolve_mode import EvolveMode
-    from lumina.generate.grounded_mode import GroundedMode
+    from lumina.generate.modes.evolve import EvolveMode
+    from lumina.generate.modes.grounded import GroundedMode
     from lumina.generate.params import EVOLVE_OPERATIONS, QUESTION_TYPES
 
     create_project("rot", teacher=TEACHER, check_reachable=False)

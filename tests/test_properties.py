@@ -15,10 +15,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lumina import documents, importers, outline
-from lumina import taxonomy as tx
+from lumina.io import documents, importers, readers
+from lumina.taxonomy import outline
+from lumina.taxonomy import tree as tx
 from lumina.errors import InvalidInputError
-from lumina.taxonomy import Node
+from lumina.taxonomy.tree import Node
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -66,7 +67,7 @@ def test_jsonl_reads_back_what_was_written(rows):
 @given(rows=json_rows, wrap=st.booleans(), indent=st.sampled_from([None, 1, "\t"]), chunk=st.integers(1, 64))
 def test_json_streams_back_what_was_written(rows, wrap, indent, chunk, monkeypatch):
     # A tiny read size puts every value across buffer boundaries.
-    monkeypatch.setattr(importers._JsonStream, "CHUNK", chunk)
+    monkeypatch.setattr(readers._JsonStream, "CHUNK", chunk)
     doc = {"meta": {"n": [1, 2]}, "rows": rows, "v": 1.5} if wrap else rows
     assert read(json.dumps(doc, indent=indent).encode(), ".json") == rows
 

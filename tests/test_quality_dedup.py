@@ -16,7 +16,7 @@ from lumina.quality import dedup
 from lumina.quality.decontam import (
     EvalItem, NgramIndex, confirm_with_judge, embedding_matches, find_contamination,
 )
-from lumina.quality.embeddings import Embedder, get_embedder
+from lumina.diversity.embeddings import Embedder, get_embedder
 from lumina.teachers import build_teacher
 from tests.helpers import completion_json, scripted_server
 

@@ -7,9 +7,12 @@ import json
 
 import pytest
 
-from lumina import importers, jobs, mapping, policy, review, scoring
+from lumina.io import importers
+from lumina import jobs, review
+from lumina.diversity import map_job as mapping
+from lumina.quality import policy, score_job as scoring
 from lumina.projects import create_project
-from lumina.samples import get_many_for, list_for
+from lumina.projects.samples import get_many_for, list_for
 from lumina.store import connect
 from tests.helpers import completion_json, lumina, scripted_server
 

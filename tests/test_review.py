@@ -9,14 +9,15 @@ import threading
 
 import pytest
 
-from lumina import importers, jobs, review
+from lumina.io import importers
+from lumina import jobs, review
 from lumina.config import examples_dir
 from lumina.errors import InvalidInputError, NotFoundError
 from lumina.generate.launch import start_generation
 from lumina.generate.params import GenerateParams
 from lumina.projects import create_project
 from lumina.records import SampleFilter, Score
-from lumina.samples import count_for, get_many_for, list_for
+from lumina.projects.samples import count_for, get_many_for, list_for
 from lumina.store import connect
 from lumina.store import samples as store_samples
 from lumina.teachers import GenParams

@@ -12,7 +12,7 @@ import pytest
 
 from lumina import review
 from lumina.errors import ConflictError, LuminaError
-from lumina.samples import get_many_for, text_hash
+from lumina.projects.samples import get_many_for, text_hash
 from lumina.store import connect, transaction
 from lumina.store import projects as store_projects
 from lumina.store.db import StoreConflictError, retry_conflicts
@@ -76,7 +76,7 @@ def test_the_queue_head_is_leased_to_whoever_is_shown_it(proj, monkeypatch):
 
     review.queue_page(proj, "erin")  # leases sample 4
     assert review.queue(proj, "dan").sample.id == 5
-    monkeypatch.setattr(review, "LEASE_S", -1.0)  # erin's next lease is already over
+    monkeypatch.setattr(review.queues, "LEASE_S", -1.0)  # erin's next lease is already over
     review.queue_page(proj, "erin")
     assert review.queue(proj, "dan").sample.id == 4  # expired: back in everyone's queue
     review.release_lease(proj, "bob")

@@ -1,4 +1,4 @@
-"""lumina.safe_markdown: hostile text in, inert Markdown out.
+"""lumina.web.safe_markdown: hostile text in, inert Markdown out.
 
 Every output is parsed again with markdown-it (with ``text_join`` off, so an escaped character
 stays a ``text_special`` token) and checked for what would be active in ``st.markdown``: raw
@@ -13,7 +13,7 @@ import time
 import pytest
 from markdown_it import MarkdownIt
 
-from lumina.safe_markdown import escape_inline, inline_code, to_safe_markdown
+from lumina.web.safe_markdown import escape_inline, inline_code, to_safe_markdown
 
 # Streamlit's parser has no nesting limit: neither may the checker (markdown-it's default is 20).
 CHECK = (MarkdownIt("commonmark", {"html": True, "maxNesting": 100}).enable(["table", "strikethrough"])

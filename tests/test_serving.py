@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lumina import serving
+from lumina.web import serving
 from lumina.errors import InvalidInputError
 from tests.helpers import lumina
 

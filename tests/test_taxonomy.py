@@ -2,7 +2,7 @@ from collections import Counter
 
 import pytest
 
-from lumina import taxonomy as tx
+from lumina.taxonomy import tree as tx
 from lumina.config import examples_dir
 from lumina.errors import InvalidInputError, NotFoundError
 

@@ -4,12 +4,15 @@ import json
 
 import pytest
 
-from lumina import prompts, samples, taxonomy_edit, ui_queries
-from lumina import taxonomy as tx
-from lumina import taxonomy_ops as ops
+from lumina import prompts
+from lumina.projects import samples
+from lumina.taxonomy import edit as taxonomy_edit
+from lumina.web import queries as ui_queries
+from lumina.taxonomy import tree as tx
+from lumina.taxonomy import ops
 from lumina.config import examples_dir
 from lumina.errors import InvalidInputError, NotFoundError
-from lumina.outline import parse_outline
+from lumina.taxonomy.outline import parse_outline
 from lumina.projects import create_project, get
 from lumina.records import NewSample
 from lumina.store import connect

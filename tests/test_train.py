@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from lumina.device import DeviceInfo
+from lumina.models.device import DeviceInfo
 from lumina.errors import InvalidInputError
 from lumina.train import PRESETS, TrainConfig, estimate, from_preset, validate
 from lumina.train.launch_cmd import command

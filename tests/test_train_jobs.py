@@ -12,7 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from lumina import datasets, eval_runs, importers, jobs, review, train_runs
+from lumina import datasets, jobs, review
+from lumina.evaluation import jobs as eval_runs
+from lumina.io import importers
+from lumina.train import job as train_runs
 from lumina.projects import create_project
 from tests.helpers import lumina, wait_for
 from tests.test_app import run_page, text_of

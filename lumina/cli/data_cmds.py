@@ -26,7 +26,7 @@ def import_(
     replace: bool = typer.Option(False, "--replace", help="evalset: replace an eval set of the same name"),
 ) -> None:
     """Import a file into a project."""
-    from lumina.importers import import_documents, import_evalset, import_file
+    from lumina.io.importers import import_documents, import_evalset, import_file
 
     if as_ == "documents":
         got = import_documents(name, path, chunk_chars, overlap)
@@ -52,7 +52,7 @@ def samples(
 ) -> None:
     """List a project's samples with provenance, scores and flags."""
     from lumina.errors import InvalidInputError
-    from lumina.samples import list_for
+    from lumina.projects.samples import list_for
 
     check_status(status)
     if limit is not None and limit < 0:
@@ -77,8 +77,8 @@ def export(
                                "Lumina wrote; anything else is kept)"),
 ) -> None:
     """Export in the chat `messages` format TRL reads (or ShareGPT for LLaMA-Factory), with a dataset card."""
-    from lumina.export import export as do_export
-    from lumina.samples import list_for
+    from lumina.io.formats import export as do_export
+    from lumina.projects.samples import list_for
 
     if version == "all":
         rows = list_for(name, status=check_status(status))

@@ -160,7 +160,7 @@ def demo(
     teacher: Optional[str] = typer.Option(None, help="teacher spec (default: bundled model, vLLM if installed)"),
 ) -> None:
     """Create (or refresh) the `demo` project. Without --samples, load the shipped example samples."""
-    from lumina import demo as demo_mod
+    from lumina.projects import demo as demo_mod
 
     if samples is None:
         n = demo_mod.ensure_demo(teacher)

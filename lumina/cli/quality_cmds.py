@@ -25,7 +25,7 @@ def score(
 ) -> int:
     """Run one scorer over the project as a background job (only new or changed samples for
     per-sample scorers)."""
-    from lumina.scoring import ScoreParams, start_scoring
+    from lumina.quality.score_job import ScoreParams, start_scoring
 
     job = start_scoring(project, ScoreParams(scorer, near_threshold, semantic_threshold, shingle, ngram, threshold,
                                              confirm, list(evalset), embedder))
@@ -45,7 +45,7 @@ def map_(
     json_out: bool = typer.Option(False, "--json"),
 ) -> int:
     """Embed new samples, place them on the 2-D map, cluster, and compute diversity figures."""
-    from lumina.mapping import MapParams, start_map
+    from lumina.diversity.map_job import MapParams, start_map
 
     job = start_map(project, MapParams(refit=refit, embedder=embedder, clusters=clusters, k=k))
     if wait or json_out:
@@ -62,7 +62,7 @@ def policy(
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """Preview (or --apply) an automatic reject policy on pending samples."""
-    from lumina import policy as pol
+    from lumina.quality import policy as pol
     from lumina.review import check_reviewer, default_reviewer
 
     pv = pol.preview(project, rule)

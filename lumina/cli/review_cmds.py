@@ -147,7 +147,7 @@ def next_(project: str, order: str = typer.Option("oldest", help="oldest|newest|
           reviewer: Optional[str] = _REVIEWER, json_out: bool = _JSON) -> None:
     """The next samples in your review queue."""
     from lumina.review import queue
-    from lumina.samples import get_many_for
+    from lumina.projects.samples import get_many_for
 
     view = queue(project, _who(reviewer), order, _filter(None, node, search, flag, score), peek=limit)
     if view.sample is None:

@@ -18,7 +18,7 @@ def serve(
     check: bool = typer.Option(False, "--check", help="only check the set-up, do not start"),
 ) -> None:
     """Serve the app (streamlit run app.py) on HOST:PORT."""
-    from lumina import serving
+    from lumina.web import serving
 
     config = serving.check_launch(host, secrets or None)
     where = "this machine only" if serving.is_loopback(host) else f"the network, sign-in: {config.mode}"

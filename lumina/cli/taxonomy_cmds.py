@@ -17,7 +17,8 @@ app = typer.Typer(help="A project's taxonomy: edit the tree, import outlines, le
 def show(name: str, yaml_out: bool = typer.Option(False, "--yaml", help="print the taxonomy as YAML"),
          json_out: bool = typer.Option(False, "--json", help="one JSON object per node")) -> None:
     """The tree with generated / approved sample counts per node."""
-    from lumina import taxonomy_edit, ui_queries
+    from lumina.taxonomy import edit as taxonomy_edit
+    from lumina.web import queries as ui_queries
 
     if yaml_out:
         typer.echo(taxonomy_edit.load(name).to_yaml(), nl=False)
@@ -35,7 +36,7 @@ def add(name: str, node: str = typer.Argument(..., help="the new node's name"),
         under: Optional[str] = typer.Option(None, help="parent path, e.g. 'Physics > Optics' (default: top level)"),
         description: Optional[str] = typer.Option(None), weight: float = typer.Option(1.0)) -> None:
     """Add a node."""
-    from lumina import taxonomy_edit
+    from lumina.taxonomy import edit as taxonomy_edit
 
     typer.echo(f"added {taxonomy_edit.add_node(name, under, node, description, weight)}")
 
@@ -43,7 +44,7 @@ def add(name: str, node: str = typer.Argument(..., help="the new node's name"),
 @app.command("rename")
 def rename(name: str, path: str, new_name: str) -> None:
     """Rename a node; its subtree and its samples follow."""
-    from lumina import taxonomy_edit
+    from lumina.taxonomy import edit as taxonomy_edit
 
     typer.echo(f"renamed to {taxonomy_edit.rename_node(name, path, new_name)}")
 
@@ -52,7 +53,7 @@ def rename(name: str, path: str, new_name: str) -> None:
 def move(name: str, path: str,
          under: Optional[str] = typer.Option(None, help="new parent path (default: top level)")) -> None:
     """Move a node (with its subtree) under another node."""
-    from lumina import taxonomy_edit
+    from lumina.taxonomy import edit as taxonomy_edit
 
     typer.echo(f"moved to {taxonomy_edit.move_node(name, path, under)}")
 
@@ -60,7 +61,7 @@ def move(name: str, path: str,
 @app.command("delete")
 def delete(name: str, path: str) -> None:
     """Delete a node and its subtree (its samples stay, outside the taxonomy)."""
-    from lumina import taxonomy_edit
+    from lumina.taxonomy import edit as taxonomy_edit
 
     typer.echo(f"deleted {taxonomy_edit.delete_node(name, path)} node(s)")
 
@@ -69,7 +70,7 @@ def delete(name: str, path: str) -> None:
 def set_(name: str, path: str, weight: Optional[float] = typer.Option(None),
          description: Optional[str] = typer.Option(None)) -> None:
     """Change a node's weight or description."""
-    from lumina import taxonomy_edit
+    from lumina.taxonomy import edit as taxonomy_edit
 
     taxonomy_edit.update_node(name, path, description, weight)
     typer.echo(f"updated {path}")
@@ -82,7 +83,7 @@ def details(name: str, title: Optional[str] = typer.Option(None, "--name", help=
             difficulty: Optional[str] = typer.Option(None, help="comma-separated"),
             personas: Optional[str] = typer.Option(None, help="comma-separated ('' for none)")) -> None:
     """Set the taxonomy's name, description, task types, difficulty levels and personas."""
-    from lumina import taxonomy_edit
+    from lumina.taxonomy import edit as taxonomy_edit
 
     def split(v):
         return None if v is None else [x.strip() for x in v.split(",")]
@@ -100,8 +101,8 @@ def import_(name: str, path: Path,
             under: Optional[str] = typer.Option(None, help="outline: add below this node"),
             replace: bool = typer.Option(False, "--replace", help="outline: start a new tree")) -> None:
     """Replace the taxonomy with a YAML file, or add an outline's nodes."""
-    from lumina import taxonomy_edit
-    from lumina.textfiles import read_text
+    from lumina.taxonomy import edit as taxonomy_edit
+    from lumina.io.textfiles import read_text
 
     text = read_text(path)
     is_outline = outline or path.suffix.lower() not in (".yaml", ".yml")
@@ -120,7 +121,8 @@ def suggest(name: str, node: str = typer.Option("", help="the node to propose su
             accept: bool = typer.Option(False, "--accept", help="add every proposal to the tree"),
             json_out: bool = typer.Option(False, "--json")) -> None:
     """The teacher proposes sub-topics for a node; --accept adds them."""
-    from lumina import jobs, taxonomy_expand
+    from lumina import jobs
+    from lumina.taxonomy import expand as taxonomy_expand
     from lumina.errors import TeacherError
 
     out = taxonomy_expand.suggest(name, node, n, seed, teacher)
@@ -148,7 +150,7 @@ def expand(name: str, depth: int = typer.Option(..., help="grow every leaf until
            teacher: Optional[str] = typer.Option(None, help="teacher spec (default: the project's)"),
            wait: bool = typer.Option(False, "--wait"), json_out: bool = typer.Option(False, "--json")) -> None:
     """Expand the whole tree to a depth, as a background job (prints its id)."""
-    from lumina import taxonomy_expand
+    from lumina.taxonomy import expand as taxonomy_expand
 
     job = taxonomy_expand.expand_tree(name, depth, n, seed, teacher, under)
     if not wait:

@@ -63,7 +63,7 @@ def show(ref: str = typer.Argument(..., help="MODE/STEP, or a sample's MODE/STEP
 def set_(project: str, ref: str = typer.Argument(..., help="MODE/STEP"), path: Path = typer.Argument(...)) -> None:
     """Use the Jinja text in PATH for this project (checked before it is saved)."""
     from lumina import prompts
-    from lumina.textfiles import read_text
+    from lumina.io.textfiles import read_text
 
     mode, step = _split(ref)
     t = prompts.save_override(project, mode, step, read_text(path, "Template file"))

@@ -35,7 +35,8 @@ def train(
     json_out: bool = typer.Option(False, "--json", help="wait, then print one JSON object"),
 ) -> int:
     """Fine-tune the student on a dataset version (TRL SFTTrainer + PEFT) in the background."""
-    from lumina import jobs, train_runs
+    from lumina import jobs
+    from lumina.train import job as train_runs
     from lumina.projects import get as get_project
     from lumina.train.config import PRESETS, TrainConfig
 
@@ -92,7 +93,8 @@ def eval_(
     json_out: bool = typer.Option(False, "--json", help="wait, then print one JSON object"),
 ) -> int:
     """Base vs tuned: loss and perplexity, answers, a pairwise judge, and forgetting on general sets."""
-    from lumina import eval_runs, jobs
+    from lumina.evaluation import jobs as eval_runs
+    from lumina import jobs
 
     req = eval_runs.EvalRequest(run_id, list(evalset), judge, prompts, max_new_tokens, max_items, threshold)
     job = eval_runs.start_eval(project, req)
@@ -127,7 +129,7 @@ def playground(project: str = typer.Argument(...), run_id: int = typer.Argument(
                prompt: str = typer.Argument(...), max_new_tokens: int = typer.Option(200, "--max-new-tokens"),
                json_out: bool = typer.Option(False, "--json")) -> None:
     """One prompt: the base and the tuned student's answers side by side."""
-    from lumina.eval_runs import playground as play
+    from lumina.evaluation.jobs import playground as play
 
     base, tuned = play(project, run_id, prompt, max_new_tokens)
     if json_out:
@@ -139,7 +141,7 @@ def playground(project: str = typer.Argument(...), run_id: int = typer.Argument(
 @runs_app.command("list")
 def list_(project: str = typer.Argument(...), json_out: bool = typer.Option(False, "--json")) -> None:
     """The project's training runs, newest first."""
-    from lumina.train_runs import list_runs
+    from lumina.train.job import list_runs
 
     for r in list_runs(project):
         if json_out:
@@ -156,7 +158,7 @@ def list_(project: str = typer.Argument(...), json_out: bool = typer.Option(Fals
 def show(project: str = typer.Argument(...), run_id: int = typer.Argument(...),
          json_out: bool = typer.Option(False, "--json")) -> None:
     """One run: config, metrics, artefacts."""
-    from lumina.train_runs import artefacts, get_run, history
+    from lumina.train.job import artefacts, get_run, history
 
     r = get_run(project, run_id)
     d = r.to_json() | {"artefacts": artefacts(r), "history": history(r)}

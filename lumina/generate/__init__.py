@@ -8,11 +8,11 @@ from lumina.errors import InvalidInputError
 
 # name -> "module:Class"; built-ins register through the same table as anything added later.
 MODES: dict[str, str] = {
-    "taxonomy": "lumina.generate.taxonomy_mode:TaxonomyMode",
-    "seeded": "lumina.generate.seeded_mode:SeededMode",
-    "regenerate": "lumina.generate.regenerate_mode:RegenerateMode",
-    "grounded": "lumina.generate.grounded_mode:GroundedMode",
-    "evolve": "lumina.generate.evolve_mode:EvolveMode",
+    "taxonomy": "lumina.generate.modes.taxonomy:TaxonomyMode",
+    "seeded": "lumina.generate.modes.seeded:SeededMode",
+    "regenerate": "lumina.generate.modes.regenerate:RegenerateMode",
+    "grounded": "lumina.generate.modes.grounded:GroundedMode",
+    "evolve": "lumina.generate.modes.evolve:EvolveMode",
 }
 
 # What each mode does, and which prompt templates (mode, step) it uses: shown on the Generate page.

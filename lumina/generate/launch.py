@@ -40,7 +40,7 @@ def estimate_generation(project_name: str, params: GenerateParams):
 
 def available_inputs(project_name: str) -> dict[str, int]:
     """What each mode has to work from: taxonomy leaves, seed tasks, prompts, passages, samples."""
-    from lumina import taxonomy as tx
+    from lumina.taxonomy import tree as tx
     from lumina.store import inputs as store_inputs
 
     from lumina.store import samples as store_samples

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from lumina import samples as sample_service
+from lumina.projects import samples as sample_service
 from lumina.generate import get_mode
 from lumina.generate.base import ModeContext
 from lumina.generate.params import GenerateParams

@@ -29,13 +29,13 @@ from lumina.store import jobs as store_jobs
 HANDLERS: dict[str, str] = {
     "generate": "lumina.generate.runner:run_generation_job",
     "probe": "lumina.teachers.probe:run_probe_job",
-    "expand": "lumina.taxonomy_expand:run_expand_job",
-    "train": "lumina.train_runs:run_train_job",
-    "eval": "lumina.eval_runs:run_eval_job",
-    "playground": "lumina.eval_runs:run_playground_job",
-    "score": "lumina.scoring:run_score_job",
-    "map": "lumina.mapping:run_map_job",
-    "import": "lumina.uploads:run_import_job",
+    "expand": "lumina.taxonomy.expand:run_expand_job",
+    "train": "lumina.train.job:run_train_job",
+    "eval": "lumina.evaluation.jobs:run_eval_job",
+    "playground": "lumina.evaluation.jobs:run_playground_job",
+    "score": "lumina.quality.score_job:run_score_job",
+    "map": "lumina.diversity.map_job:run_map_job",
+    "import": "lumina.io.uploads:run_import_job",
 }
 RESUMABLE = ("interrupted", "cancelled", "failed")
 

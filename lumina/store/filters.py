@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from lumina.records import SampleFilter
-from lumina.taxonomy import SEP  # joins node names into paths
+from lumina.taxonomy.tree import SEP  # joins node names into paths
 
 # ILIKE treats % and _ in the pattern as wildcards: a search for "_" would match every sample
 # (and `review reject --all-matching --search _` reject them all), so user text is escaped.

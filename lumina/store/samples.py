@@ -12,7 +12,7 @@ import duckdb
 from lumina.records import NewSample, Sample, Score
 from lumina.store.db import registered
 from lumina.store.filters import SEARCH_SQL, contains
-from lumina.taxonomy import SEP  # joins node names into paths
+from lumina.taxonomy.tree import SEP  # joins node names into paths
 
 _COLS = (
     "id, project_id, mode, instruction, response, messages, status, node_path, task_type,"

@@ -8,7 +8,7 @@ from typing import Any
 import duckdb
 
 from lumina.store.filters import SEARCH_SQL, contains
-from lumina.taxonomy import SEP  # joins node names into paths
+from lumina.taxonomy.tree import SEP  # joins node names into paths
 
 
 def _filters(project_id: int, status: str | None, search: str | None,

@@ -11,7 +11,7 @@ import importlib.util
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Callable
 
-from lumina.device import DeviceInfo
+from lumina.models.device import DeviceInfo
 from lumina.errors import InvalidInputError, NotFoundError
 
 METHODS = ("lora", "qlora", "full")
@@ -111,7 +111,7 @@ def validate(config: TrainConfig, n_train_rows: int, device: DeviceInfo | None =
     from lumina.train.estimate import estimate
 
     if device is None:
-        from lumina.device import detect
+        from lumina.models.device import detect
 
         device = detect()
     warnings: list[str] = []

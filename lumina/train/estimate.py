@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lumina.device import DeviceInfo
+from lumina.models.device import DeviceInfo
 from lumina.errors import InvalidInputError
 
 # Measured on 2 Xeon cores shared with other work (LoRA r 8, all-linear, fp32, batch 4, max length

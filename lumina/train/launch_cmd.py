@@ -12,7 +12,7 @@ import socket
 import sys
 from pathlib import Path
 
-from lumina.device import DeviceInfo
+from lumina.models.device import DeviceInfo
 
 # GPUs with bf16 arithmetic (Ampere and newer, CDNA2 and newer): used only when torch cannot ask
 # the GPU itself, e.g. when the command is prepared on another machine.

@@ -23,12 +23,10 @@ so the result matches an uninterrupted run. The config and the data must be the 
 from __future__ import annotations
 
 import gc
-import hashlib
 import json
 import logging
 import os
 import shutil
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -38,9 +36,9 @@ from lumina.errors import InvalidInputError
 from lumina.train.config import TrainConfig, validate
 
 log = logging.getLogger(__name__)
-
-CHECKPOINT_PREFIX = "checkpoint-"
-_ROLES = ("system", "user", "assistant")
+from lumina.train.data import approx_tokens_per_row, dataset_hash, to_prompt_completion  # noqa: F401 - re-exported
+from lumina.train.run_folder import CHECKPOINT_PREFIX, _is_main_process, _step_of, _write_json, environment, latest_checkpoint, read_metrics  # noqa: F401 - re-exported
+from lumina.train.callbacks import _callbacks
 
 
 @dataclass
@@ -61,109 +59,6 @@ class TrainResult:
         return asdict(self)
 
 
-# -- rows ------------------------------------------------------------------------------------
-
-def to_prompt_completion(row: dict[str, Any], index: int = 0, split: str = "train") -> dict[str, list]:
-    """A chat row as TRL prompt/completion; raises with the row's number when it cannot train."""
-    where = f"{split} row {index + 1}"
-    msgs = row.get("messages") if isinstance(row, dict) else None
-    if not isinstance(msgs, list) or not msgs:
-        raise InvalidInputError(f"{where}: expected {{\"messages\": [{{\"role\", \"content\"}}, ...]}}.")
-    clean = []
-    for m in msgs:
-        if not isinstance(m, dict) or m.get("role") not in _ROLES or not isinstance(m.get("content"), str):
-            raise InvalidInputError(f"{where}: every message needs a role ({', '.join(_ROLES)}) and text content.")
-        clean.append({"role": m["role"], "content": m["content"]})
-    if clean[-1]["role"] != "assistant":
-        raise InvalidInputError(f"{where}: the last turn is '{clean[-1]['role']}', not an assistant answer to "
-                                "train on.")
-    if not any(m["role"] == "user" for m in clean[:-1]):
-        raise InvalidInputError(f"{where}: no user turn before the answer.")
-    if not clean[-1]["content"].strip():
-        raise InvalidInputError(f"{where}: the assistant answer is empty.")
-    return {"prompt": clean[:-1], "completion": clean[-1:]}
-
-
-def dataset_hash(train_rows: list[dict], eval_rows: list[dict]) -> str:
-    """sha256 of the canonical JSON (sorted keys, no whitespace) of ``{"train": ..., "eval": ...}``."""
-    blob = json.dumps({"train": train_rows, "eval": eval_rows}, sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=False)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
-
-
-def approx_tokens_per_row(rows: list[dict]) -> float:
-    """~4 characters a token plus chat-template markup: good enough for the memory check."""
-    if not rows:
-        return 0.0
-    chars = sum(len(m.get("content", "")) for r in rows for m in r.get("messages", []))
-    turns = sum(len(r.get("messages", [])) for r in rows)
-    return chars / 4.0 / len(rows) + 5.0 * turns / len(rows) + 20.0  # + the default system prompt
-
-
-# -- checkpoints -----------------------------------------------------------------------------
-
-def _step_of(path: Path) -> int:
-    try:
-        return int(path.name[len(CHECKPOINT_PREFIX):])
-    except ValueError:
-        return -1
-
-
-def latest_checkpoint(folder: Path) -> Path | None:
-    """The newest *complete* checkpoint. trainer_state.json is written last, so a folder without it
-    was cut off mid-save (the process was killed) and is removed."""
-    if not folder.is_dir():
-        return None
-    found = sorted((p for p in folder.iterdir() if p.is_dir() and p.name.startswith(CHECKPOINT_PREFIX)
-                    and _step_of(p) >= 0), key=_step_of)
-    for p in reversed(found):
-        if (p / "trainer_state.json").exists():
-            return p
-        log.warning("removing incomplete checkpoint %s", p)
-        shutil.rmtree(p, ignore_errors=True)
-    return None
-
-
-# -- small file helpers ----------------------------------------------------------------------
-
-def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)  # a reader never sees half a file
-
-
-def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
-    f = Path(run_dir) / "metrics.jsonl"
-    if not f.exists():
-        return []
-    out = []
-    for line in f.read_text(encoding="utf-8").splitlines():
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue  # a line cut off by a kill
-    return out
-
-
-def _is_main_process() -> bool:
-    return int(os.environ.get("RANK", "0")) == 0
-
-
-def environment(device, data_hash: str, model_path: str) -> dict[str, Any]:
-    import importlib.metadata as md
-    import platform
-
-    versions = {}
-    for pkg in ("lumina", "torch", "transformers", "trl", "peft", "accelerate", "datasets", "bitsandbytes"):
-        try:
-            versions[pkg] = md.version(pkg)
-        except md.PackageNotFoundError:
-            versions[pkg] = None
-    return {"python": platform.python_version(), "platform": platform.platform(), "versions": versions,
-            "device": device.to_dict(), "dataset_sha256": data_hash, "base_model_path": model_path,
-            "command": sys.argv}
-
-
 # -- precision -------------------------------------------------------------------------------
 
 def precision(device) -> str:
@@ -173,90 +68,6 @@ def precision(device) -> str:
     import torch
 
     return "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "fp16"
-
-
-# -- callbacks -------------------------------------------------------------------------------
-
-def _callbacks(run_dir: Path, on_log: Callable[[dict], None], should_stop: Callable[[], bool],
-               resumed_step: int, resumed_elapsed: float):
-    from transformers import TrainerCallback
-
-    metrics_file = run_dir / "metrics.jsonl"
-
-    class Metrics(TrainerCallback):
-        """Turns Trainer logs into Lumina's metrics lines (file + on_log).
-
-        Tokens are the Trainer's non-padding count (``include_num_input_tokens_seen``), taken
-        from this attempt only: a resumed run's rate is not inflated by the steps before it."""
-
-        def __init__(self) -> None:
-            self.t0: float | None = None
-            self.tokens0 = 0
-            self.tokens = 0
-            self.seconds = 0.0
-            self._consumer_failed = False
-
-        def on_train_begin(self, args, state, control, **kw):
-            self.t0 = time.monotonic()
-            self.tokens0 = int(state.num_input_tokens_seen or 0)  # restored from a checkpoint
-
-        def on_train_end(self, args, state, control, **kw):
-            self.seconds = time.monotonic() - (self.t0 or time.monotonic())
-            self.tokens = int(state.num_input_tokens_seen or 0) - self.tokens0
-
-        def on_log(self, args, state, control, logs=None, **kw):
-            logs = dict(logs or {})
-            if not state.is_world_process_zero or ("loss" not in logs and "eval_loss" not in logs):
-                return  # e.g. the Trainer's end-of-run summary: not a step
-            now = time.monotonic()
-            spent = now - (self.t0 or now)
-            tokens = int(state.num_input_tokens_seen or 0) - self.tokens0
-            line: dict[str, Any] = {"step": state.global_step, "epoch": round(float(state.epoch or 0.0), 4)}
-            if "eval_loss" in logs:
-                line.update(eval_loss=logs["eval_loss"], elapsed_s=round(resumed_elapsed + spent, 2))
-            else:
-                done = state.global_step - resumed_step
-                eta = (state.max_steps - state.global_step) * spent / done if done > 0 else None
-                line.update(loss=logs.get("loss"), learning_rate=logs.get("learning_rate"),
-                            grad_norm=logs.get("grad_norm"),
-                            tokens_per_s=round(tokens / spent, 2) if spent > 0 else None,
-                            elapsed_s=round(resumed_elapsed + spent, 2),
-                            eta_s=round(eta, 1) if eta is not None else None)
-            with metrics_file.open("a", encoding="utf-8") as f:
-                f.write(json.dumps(line) + "\n")
-            _safe_on_log(on_log, line, self)
-
-    class Stop(TrainerCallback):
-        """Checks ``should_stop`` after every optimizer step; stopping saves a checkpoint first."""
-
-        def __init__(self) -> None:
-            self.stopped = False
-
-        def on_step_end(self, args, state, control, **kw):
-            flag = bool(should_stop())
-            flag = _any_rank(flag)  # every rank must stop at the same step, or the others hang
-            if flag and state.global_step < state.max_steps:  # a stop at the last step is just "done"
-                self.stopped = True
-                control.should_save = True
-                control.should_log = True
-                control.should_training_stop = True
-            return control
-
-    return Metrics(), Stop()
-
-
-def _any_rank(flag: bool) -> bool:
-    try:
-        import torch
-        import torch.distributed as dist
-    except ImportError:
-        return flag
-    if not (dist.is_available() and dist.is_initialized()):
-        return flag
-    dev = torch.device("cuda", torch.cuda.current_device()) if torch.cuda.is_available() else torch.device("cpu")
-    t = torch.tensor([1 if flag else 0], device=dev)
-    dist.all_reduce(t, op=dist.ReduceOp.MAX)
-    return bool(t.item())
 
 
 # -- the run ---------------------------------------------------------------------------------
@@ -328,7 +139,7 @@ def train(run_dir: Path, train_rows: list[dict], eval_rows: list[dict], config: 
     from lumina.teachers.transformers_backend import prefer_passive_omp
 
     prefer_passive_omp()  # only takes effect before torch loads; see that module on CPU contention
-    from lumina.device import detect
+    from lumina.models.device import detect
     from lumina.train.estimate import estimate
 
     run_dir = Path(run_dir)
@@ -437,18 +248,6 @@ def train(run_dir: Path, train_rows: list[dict], eval_rows: list[dict], config: 
     if main:
         _write_json(run_dir / "result.json", result.to_dict())
     return result
-
-
-def _safe_on_log(on_log: Callable[[dict], None], line: dict, state: Any = None) -> None:
-    """A failing consumer (a busy database) must not kill an hour of training: the line is in
-    metrics.jsonl anyway. The error is logged once per run, not once per step."""
-    try:
-        on_log(line)
-    except Exception:
-        if not getattr(state, "_consumer_failed", False):
-            log.exception("on_log consumer failed; the metrics stay in metrics.jsonl")
-        if state is not None:
-            state._consumer_failed = True
 
 
 def _check_same_run(run_dir: Path, config: TrainConfig, data_hash: str) -> None:

@@ -8,8 +8,8 @@ Nothing here is checked in as a blob: every file is generated at test time.
                                                             # print its outcome, time and peak RSS (JSON)
 
 ``build(dir)`` returns the cases; ``run(case, project)`` feeds one through the library functions
-the CLI and the pages call (lumina.importers, lumina.uploads, lumina.taxonomy_edit /
-lumina.taxonomy, lumina.documents), inside a real project.
+the CLI and the pages call (lumina.io.importers, lumina.io.uploads, lumina.taxonomy.edit /
+lumina.taxonomy.tree, lumina.io.documents), inside a real project.
 """
 
 from __future__ import annotations
@@ -620,8 +620,9 @@ def _(d): return [("tax.yaml", GOOD_TAXONOMY.encode())]
 
 def run(case: Case, project: str) -> Any:
     """Feed a case through the path the CLI and the pages use; returns what the import returned."""
-    from lumina import importers, taxonomy_edit, uploads
-    from lumina.textfiles import read_text
+    from lumina.io import importers, uploads
+    from lumina.taxonomy import edit as taxonomy_edit
+    from lumina.io.textfiles import read_text
 
     if case.surface in ("samples", "seeds", "prompts", "evalset"):
         return importers.import_file(project, case.target, case.surface)
