@@ -18,7 +18,7 @@ from lumina.projects import create_project, update_project
 from lumina.projects.samples import list_for
 from lumina.teachers import GenParams
 from lumina.teachers.base import ChatRequest
-from lumina.teachers.openai_backend import OpenAITeacher
+from lumina.teachers.backends.openai_backend import OpenAITeacher
 from tests.helpers import completion_json, scripted_server
 
 ANN, BOB, EVE = Actor.login("ann@example.org"), Actor.login("bob@example.org"), Actor.login("eve@example.org")

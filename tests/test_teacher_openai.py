@@ -16,7 +16,7 @@ import pytest
 
 from lumina.errors import TeacherError
 from lumina.teachers import ChatRequest, GenParams, Teacher, build_teacher, vllm_available
-from lumina.teachers.openai_backend import OpenAITeacher
+from lumina.teachers.backends.openai_backend import OpenAITeacher
 from tests.helpers import completion_json as _completion_json
 from tests.helpers import scripted_server
 

@@ -10,7 +10,7 @@ import pytest
 
 from lumina.errors import NotFoundError
 from lumina.teachers import ChatRequest, GenParams, Teacher, build_teacher
-from lumina.teachers.transformers_backend import TransformersTeacher
+from lumina.teachers.backends.transformers_backend import TransformersTeacher
 
 SCHEMA = {
     "type": "object",
@@ -40,8 +40,8 @@ def teacher(bundled_model_dir):
 
 def test_heavy_libraries_not_imported_at_module_import():
     code = (
-        "import sys; import lumina.teachers.transformers_backend, lumina.teachers.vllm_backend, "
-        "lumina.teachers.openai_backend; "
+        "import sys; import lumina.teachers.backends.transformers_backend, lumina.teachers.backends.vllm_backend, "
+        "lumina.teachers.backends.openai_backend; "
         "bad = [m for m in ('torch', 'transformers', 'vllm', 'openai', 'xgrammar', 'httpx') if m in sys.modules]; "
         "print(bad); sys.exit(1 if bad else 0)"
     )

@@ -15,7 +15,7 @@ import pytest
 
 from lumina.errors import NotFoundError
 from lumina.teachers import ChatRequest, GenParams, build_teacher, vllm_available
-from lumina.teachers.vllm_backend import VLLMTeacher
+from lumina.teachers.backends.vllm_backend import VLLMTeacher
 
 pytestmark = pytest.mark.skipif(not vllm_available(), reason="vLLM is not installed")
 
@@ -35,7 +35,7 @@ BOUNDED = {
 SCRIPT = textwrap.dedent('''
     import json, sys, time
     from lumina.teachers import ChatRequest, GenParams
-    from lumina.teachers.vllm_backend import VLLMTeacher
+    from lumina.teachers.backends.vllm_backend import VLLMTeacher
 
     SCHEMA, BOUNDED = json.loads(sys.argv[2]), json.loads(sys.argv[3])
     ASK = "Write one instruction a user might give an assistant about {}. Answer in JSON with the key instruction."

@@ -62,16 +62,13 @@ def start_map(project: str, params: MapParams, launch_worker: bool = True):
     return jobs.submit("map", p.id, params.to_dict(), launch_worker=launch_worker)
 
 
-def run_map_job(job_id: int, worker) -> None:
+def run_map_job(ctx) -> None:
     import numpy as np
 
     from lumina import diversity
     from lumina.quality.score_job import _vectors
 
-    with connect() as con:
-        job = store_jobs.get(con, job_id)
-        p = next(x for x in store_projects.list_all(con) if x.id == job.project_id)
-    params = MapParams(**job.params)
+    job_id, worker, p, params = ctx.job_id, ctx.worker, ctx.project, MapParams(**ctx.params)
     steps = 5
     t0 = time.monotonic()
 

@@ -80,7 +80,7 @@ def _project_of(run) -> Any:
         return next(p for p in store_projects.list_all(con) if p.id == run.project_id)
 
 
-def run_eval_job(job_id: int, worker) -> None:
+def run_eval_job(ctx) -> None:
     from lumina import datasets
     from lumina.io import importers
     from lumina.train import job as train_runs
@@ -88,9 +88,8 @@ def run_eval_job(job_id: int, worker) -> None:
     from lumina.store import datasets as store_datasets
     from lumina.train.config import resolve_base_model
 
+    job_id, worker, req = ctx.job_id, ctx.worker, EvalRequest(**ctx.params)
     with connect() as con:
-        job = store_jobs.get(con, job_id)
-        req = EvalRequest(**job.params)
         run = store_training.get(con, req.run_id)
         version = next(v for v in store_datasets.list_all(con, run.project_id) if v.id == run.version_id)
     project = _project_of(run)
@@ -203,16 +202,10 @@ def playground(project: str, run_id: int, prompt: str, max_new_tokens: int = 200
     return base, tuned
 
 
-def run_playground_job(job_id: int, worker) -> None:
+def run_playground_job(ctx) -> None:
     """Job handler: the playground's two answers, loaded in a worker (never in the web server,
     which must stay responsive and should not hold a model's memory)."""
-    with connect() as con:
-        job = store_jobs.get(con, job_id)
-    p = job.params
-    from lumina.store import projects as store_projects
-
-    with connect() as con:
-        project = next(x for x in store_projects.list_all(con) if x.id == job.project_id)
+    job_id, p, project = ctx.job_id, ctx.params, ctx.project
     base, tuned = playground(project.name, p["run_id"], p["prompt"], p.get("max_new_tokens", 200))
     with connect() as con:
         store_jobs.update(con, job_id, total=1, done=1, result={"prompt": p["prompt"], "base": base, "tuned": tuned})

@@ -18,7 +18,7 @@ from lumina.errors import InvalidInputError
 
 def _load(model_path: str, adapter_dir: str | None):
     from lumina import models
-    from lumina.teachers.transformers_backend import prefer_passive_omp
+    from lumina.teachers.backends.transformers_backend import prefer_passive_omp
 
     prefer_passive_omp()
     import torch

@@ -136,15 +136,11 @@ def submit_uploads(project: str, kind: str, files: list[tuple[str, bytes]],
         raise
 
 
-def run_import_job(job_id: int, worker) -> None:
+def run_import_job(ctx) -> None:
     from lumina.store import connect
     from lumina.store import jobs as store_jobs
-    from lumina.store import projects as store_projects
 
-    with connect() as con:
-        job = store_jobs.get(con, job_id)
-        project = store_projects.get_by_id(con, job.project_id).name
-    p = job.params
+    job_id, worker, project, p = ctx.job_id, ctx.worker, ctx.project.name, ctx.params
     # Only a folder name this server made (a hex id) is accepted from the job's parameters.
     if not re.fullmatch(r"[0-9a-f]{32}", str(p.get("folder", ""))):
         raise InvalidInputError("This import job names no upload folder of this server.")

@@ -21,22 +21,11 @@ from typing import Any, Callable
 
 from lumina.config import settings
 from lumina.errors import InvalidInputError, PermissionDeniedError
+from lumina.jobs.kinds import KINDS, JobContext, JobKind  # noqa: F401 - the package's API
 from lumina.records import Job
 from lumina.store import connect, transaction
 from lumina.store import jobs as store_jobs
 
-# kind -> "module:function(job_id, worker)"; the same registry path for every kind.
-HANDLERS: dict[str, str] = {
-    "generate": "lumina.generate.runner:run_generation_job",
-    "probe": "lumina.teachers.probe:run_probe_job",
-    "expand": "lumina.taxonomy.expand:run_expand_job",
-    "train": "lumina.train.job:run_train_job",
-    "eval": "lumina.evaluation.jobs:run_eval_job",
-    "playground": "lumina.evaluation.jobs:run_playground_job",
-    "score": "lumina.quality.score_job:run_score_job",
-    "map": "lumina.diversity.map_job:run_map_job",
-    "import": "lumina.io.uploads:run_import_job",
-}
 RESUMABLE = ("interrupted", "cancelled", "failed")
 
 _children: list[subprocess.Popen] = []  # reaped on each call, so no zombies pile up in the server
@@ -63,8 +52,7 @@ def is_alive(job: Job) -> bool:
 
 
 def submit(kind: str, project_id: int | None, params: dict[str, Any], launch_worker: bool = True) -> Job:
-    if kind not in HANDLERS:
-        raise InvalidInputError(f"Unknown job kind '{kind}' (known: {', '.join(HANDLERS)}).")
+    params = KINDS.get(kind).check_params(params)
     with connect() as con:
         job = store_jobs.create(con, kind, project_id, params)
     if launch_worker:
@@ -137,11 +125,6 @@ def list_jobs(project_id: int | None = None, limit: int = 100) -> list[Job]:
         return store_jobs.list_jobs(con, project_id, limit)
 
 
-# The role a signed-in user needs to stop or restart a job of each kind (lumina.access): the
-# curator's own jobs, else the owner's (they spend teacher or GPU time).
-_CURATOR_KINDS = {"score", "map", "playground"}
-
-
 def _require_control(job: Job, verb: str) -> None:
     from lumina import access
 
@@ -149,11 +132,12 @@ def _require_control(job: Job, verb: str) -> None:
         return
     if job.project_id is None:
         raise PermissionDeniedError(f"Job {job.id} belongs to no project; only the command line can {verb} it.")
-    needed = "curator" if job.kind in _CURATOR_KINDS else "owner"
-    access.require(job.project_id, needed, f"{verb} a {job.kind} job")
+    # a kind's control role: curators stop and restart their own kinds, owners the ones that
+    # spend teacher or GPU time
+    access.require(job.project_id, KINDS.get(job.kind).control_role, f"{verb} a {job.kind} job")
 
 
-def cancel(job_id: int, grace_s: float = 15.0, wait: bool = True) -> Job:
+def cancel(job_id: int, grace_s: float | None = None, wait: bool = True) -> Job:
     """Ask the worker to stop after its current batch; SIGTERM its group if it doesn't."""
     _require_control(get(job_id), "cancel")
     with connect() as con:
@@ -167,8 +151,8 @@ def cancel(job_id: int, grace_s: float = 15.0, wait: bool = True) -> Job:
         return get(job_id)
     if not wait:
         return get(job_id)
-    if job.kind == "train":  # the trainer saves a checkpoint before it stops: never kill it mid-save
-        grace_s = max(grace_s, 150.0)
+    # a kind's grace: the trainer saves a checkpoint before it stops, never kill it mid-save
+    grace_s = max(15.0 if grace_s is None else grace_s, KINDS.get(job.kind).cancel_grace_s or 0.0)
     deadline = time.monotonic() + grace_s
     while time.monotonic() < deadline:
         job = get(job_id)
@@ -264,3 +248,15 @@ def outcome(job: Job) -> str:
     if job.status == "done":
         return "finished"
     return job.status
+
+
+def describe(job: Job) -> str:
+    """What the job does, in a phrase, from its kind's declaration."""
+    kind = KINDS.get(job.kind) if job.kind in KINDS else None
+    return kind.describe(job) if kind and kind.describe else job.kind
+
+
+def progress_unit(job: Job) -> str:
+    """What the job's done / total count: "samples", "steps" or "items"."""
+    kind = KINDS.get(job.kind) if job.kind in KINDS else None
+    return kind.unit(job) if kind and kind.unit else "items"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import signal
@@ -52,13 +51,12 @@ def run(job_id: int) -> int:
             return 2
         store_jobs.mark_started(con, job_id, os.getpid(), me.create_time())
     signal.signal(signal.SIGTERM, _on_sigterm)
-    from lumina.jobs import HANDLERS
+    from lumina.jobs.kinds import KINDS, context_for
 
-    module_name, _, fn_name = HANDLERS[job.kind].partition(":")
-    handler = getattr(importlib.import_module(module_name), fn_name)
     log.info("job %s (%s) started in pid %s", job_id, job.kind, os.getpid())
     try:
-        handler(job_id, Worker(job_id))
+        handler = KINDS.get(job.kind).load_handler()
+        handler(context_for(job, Worker(job_id)))
     except Cancelled as exc:
         log.warning("job %s cancelled: %s", job_id, exc)
         _finish(job_id, "cancelled", str(exc))

@@ -11,7 +11,7 @@ from lumina.errors import InvalidInputError, NotFoundError, TeacherError
 from lumina.records import Project
 from lumina.store import connect, transaction
 from lumina.store import projects as store_projects
-from lumina.teachers import default_student_spec, default_teacher_spec, parse_spec
+from lumina.teachers import backend_of, default_student_spec, default_teacher_spec, parse_spec
 
 _NAME_OK = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_. ")
 NAME_MAX = 64
@@ -42,7 +42,7 @@ def check_model_name(name: str) -> None:
 
 def check_teacher(spec: str, reach: bool = True) -> str:
     ts = parse_spec(spec)
-    if ts.backend == "openai":
+    if backend_of(ts).remote:
         access.check_teacher_url(ts.base_url or "")  # before any request leaves the server
         if reach:
             check_endpoint(ts.base_url or "")

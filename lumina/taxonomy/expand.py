@@ -219,16 +219,12 @@ def _targets(tree: tx.Taxonomy, depth: int, under: str | None, tried: set[str]) 
     return out
 
 
-def run_expand_job(job_id: int, worker) -> None:
+def run_expand_job(ctx) -> None:
     """Job handler: suggestions for given paths (``apply`` false), or grow the tree to a depth."""
     from lumina.store import connect
     from lumina.store import jobs as store_jobs
-    from lumina.store import projects as store_projects
 
-    with connect() as con:
-        job = store_jobs.get(con, job_id)
-        project = store_projects.get_by_id(con, job.project_id)
-    prm = job.params
+    job_id, worker, project, prm = ctx.job_id, ctx.worker, ctx.project, ctx.params
     n, seed = int(prm.get("n", 5)), int(prm.get("seed", 0))
     worker.log.info("loading teacher %s", prm["teacher"])
     teacher = _build(prm["teacher"], project.settings)

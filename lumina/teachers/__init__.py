@@ -2,12 +2,12 @@
 
 from lumina.teachers.base import ChatRequest, Completion, GenParams, Teacher, cache_key
 from lumina.teachers.spec import (
-    BACKENDS, BUNDLED_LLM, TeacherSpec, build_teacher, default_student_spec,
+    BACKENDS, BUNDLED_LLM, Backend, TeacherSpec, backend_of, build_teacher, default_student_spec,
     default_teacher_spec, parse_spec, vllm_available,
 )
 
 __all__ = [
-    "BACKENDS", "BUNDLED_LLM", "ChatRequest", "Completion", "GenParams", "Teacher", "TeacherSpec",
+    "BACKENDS", "BUNDLED_LLM", "Backend", "backend_of", "ChatRequest", "Completion", "GenParams", "Teacher", "TeacherSpec",
     "build_teacher", "cache_key", "default_student_spec", "default_teacher_spec", "parse_spec",
     "vllm_available",
 ]

@@ -7,7 +7,6 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from lumina.teachers.spec import parse_spec
 
 
 class RemoteOptions(BaseModel):
@@ -21,5 +20,10 @@ def of(settings: dict[str, Any] | None) -> RemoteOptions:
 
 
 def for_spec(spec: str, settings: dict[str, Any] | None) -> dict[str, Any]:
-    """Backend keyword options for ``spec`` from a project's settings (only remote teachers take them)."""
-    return of(settings).model_dump() if parse_spec(spec).backend == "openai" else {}
+    """Backend keyword options for ``spec`` from a project's settings (the backends that declare them)."""
+    from lumina.teachers.spec import backend_of
+
+    model = backend_of(spec).options
+    if model is None:
+        return {}
+    return model.model_validate((settings or {}).get("teacher_options") or {}).model_dump()

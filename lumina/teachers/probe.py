@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 
 from lumina.errors import TeacherError
 from lumina.teachers.base import ChatRequest, GenParams
-from lumina.teachers.spec import build_teacher, parse_spec
+from lumina.teachers.spec import backend_of, build_teacher
 
 PROMPT = "In one short sentence, what is a rainbow?"
 
@@ -34,7 +34,7 @@ class ProbeResult:
 
 
 def runs_in_process(spec: str) -> bool:
-    return parse_spec(spec).backend == "openai"
+    return backend_of(spec).remote
 
 
 def probe(spec: str, max_tokens: int = 32) -> ProbeResult:
@@ -55,13 +55,12 @@ def probe(spec: str, max_tokens: int = 32) -> ProbeResult:
     return ProbeResult(spec, c.text, latency, load_s, c.completion_tokens)
 
 
-def run_probe_job(job_id: int, worker) -> None:
+def run_probe_job(ctx) -> None:
     """Job handler: probe the spec in the job's params and store the result on the job."""
     from lumina.store import connect
     from lumina.store import jobs as store_jobs
 
-    with connect() as con:
-        spec = store_jobs.get(con, job_id).params["spec"]
+    job_id, worker, spec = ctx.job_id, ctx.worker, ctx.params["spec"]
     worker.log.info("probing %s", spec)
     result = probe(spec)
     worker.log.info("answer in %.2f s (load %.1f s): %r", result.latency_s, result.load_s, result.text)

@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     run_dir = Path(args[0]).resolve()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # Before torch loads (libgomp reads it once): keeps CPU training usable next to other work.
-    from lumina.teachers.transformers_backend import prefer_passive_omp
+    from lumina.teachers.backends.transformers_backend import prefer_passive_omp
 
     prefer_passive_omp()
     _quiet_progress_bars()

@@ -115,16 +115,16 @@ def _finish_error(run_dir: Path) -> str | None:
     return None
 
 
-def run_train_job(job_id: int, worker) -> None:
+def run_train_job(ctx) -> None:
     """Job handler: run the training process for the job's run, mirror its progress."""
     from lumina.models.device import detect
     from lumina.errors import TrainingError
     from lumina.jobs.worker import Cancelled
     from lumina.train.launch_cmd import command
 
+    job_id, worker = ctx.job_id, ctx.worker
     with connect() as con:
-        job = store_jobs.get(con, job_id)
-        run = store_training.get(con, job.params["run_id"])
+        run = store_training.get(con, ctx.params["run_id"])
         store_training.update(con, run.id, status="running")
     run_dir = Path(run.run_dir)
     total = int(json.loads((run_dir / "request.json").read_text())["plan"]["estimate"].get("steps") or 0)

@@ -136,7 +136,7 @@ def train(run_dir: Path, train_rows: list[dict], eval_rows: list[dict], config: 
           on_log: Callable[[dict], None] = lambda metrics: None,
           should_stop: Callable[[], bool] = lambda: False) -> TrainResult:
     """Train (or resume) the run in ``run_dir``. See the module docstring for what it writes."""
-    from lumina.teachers.transformers_backend import prefer_passive_omp
+    from lumina.teachers.backends.transformers_backend import prefer_passive_omp
 
     prefer_passive_omp()  # only takes effect before torch loads; see that module on CPU contention
     from lumina.models.device import detect

@@ -40,6 +40,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from lumina.errors import TeacherError
+from lumina.teachers.options import RemoteOptions
+from lumina.teachers.spec import BACKENDS, Backend, parse_url_spec
 from lumina.teachers.base import ChatRequest, Completion, GenParams
 
 log = logging.getLogger(__name__)
@@ -340,3 +342,12 @@ class OpenAITeacher:
             error=error,
             extra=extra,
         ), "ok")
+
+
+def build(spec, **options: Any) -> OpenAITeacher:
+    return OpenAITeacher(spec.model, base_url=spec.base_url, **options)
+
+
+BACKENDS.register(Backend(
+    "openai", factory=f"{__name__}:build", remote=True, options=RemoteOptions, parse=parse_url_spec,
+    help="any OpenAI-compatible server (vLLM serve, llama.cpp, an API): openai:http://HOST:PORT/v1#MODEL"))

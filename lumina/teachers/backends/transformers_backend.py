@@ -50,6 +50,7 @@ import time
 from typing import Any
 
 from lumina.errors import TeacherError, first_line
+from lumina.teachers.spec import BACKENDS, Backend
 from lumina.teachers.base import ChatRequest, Completion, GenParams
 
 log = logging.getLogger(__name__)
@@ -377,3 +378,12 @@ class TransformersTeacher:
             results.append(Completion(text=text, finish_reason=finish, prompt_tokens=int(n_prompt[row]),
                                       completion_tokens=int(n_completion), extra=extra))
         return results
+
+
+def build(spec, **options: Any) -> TransformersTeacher:
+    return TransformersTeacher(spec.model, **options)
+
+
+BACKENDS.register(Backend(
+    "transformers", factory=f"{__name__}:build",
+    help="a Hugging Face model run in-process by transformers (slow, works anywhere): transformers:MODEL"))

