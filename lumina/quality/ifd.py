@@ -77,7 +77,7 @@ class IfdScorer:
 
     def __init__(self, model_path: str, device: str = "auto", dtype: str = "float32") -> None:
         from lumina import models
-        from lumina.teachers.transformers_backend import _dtype, prefer_passive_omp
+        from lumina.teachers.backends.transformers_backend import _dtype, prefer_passive_omp
 
         prefer_passive_omp()  # see transformers_backend: spinning OpenMP threads starve others
         import torch
