@@ -40,10 +40,6 @@ class TrainingError(LuminaError):
     exit_code = 1
 
 
-class NotAvailableYetError(LuminaError):
-    """A feature that exists in the product plan but not in this build."""
-
-
 def first_line(exc: BaseException, limit: int = 200) -> str:
     """The first line of an exception's message (its type name when it has none), for messages."""
     text = str(exc).strip()
