@@ -64,3 +64,12 @@ def wait_and_report(job_id: int, as_json: bool = False) -> int:
 
 def progress(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
+
+
+def option_from(model: Any, name: str, *decls: str, prefix: str | None = None) -> Any:
+    """A Typer option whose default and help come from a settings model's field (a pydantic
+    model or pydantic dataclass), so the CLI never restates a default the library owns."""
+    f = model.__pydantic_fields__[name]
+    help_text = f.description or ""
+    return typer.Option(f.get_default(call_default_factory=True), *decls,
+                        help=f"{prefix}: {help_text}" if prefix else help_text)

@@ -6,7 +6,9 @@ from typing import List, Optional
 
 import typer
 
-from lumina.cli.common import echo_json, err, job_line, progress
+from lumina.cli.common import echo_json, err, job_line, option_from, progress
+# the eval settings model gives the flags their defaults and help
+from lumina.evaluation.jobs import EvalRequest
 
 runs_app = typer.Typer(help="Training runs: list, show.", no_args_is_help=True)
 
@@ -84,11 +86,11 @@ def eval_(
     project: str = typer.Argument(...),
     run_id: int = typer.Argument(..., help="training run id (see `lumina runs list`)"),
     evalset: List[str] = typer.Option([], "--evalset", help="general eval set for the forgetting check (repeatable)"),
-    judge: bool = typer.Option(True, "--judge/--no-judge", help="pairwise judge with the project's teacher"),
-    prompts: int = typer.Option(20, help="eval prompts both students answer"),
-    max_new_tokens: int = typer.Option(128, "--max-new-tokens"),
-    max_items: int = typer.Option(200, "--max-items", help="rows per loss figure"),
-    threshold: float = typer.Option(0.05, help="forgetting warning above this relative loss increase"),
+    judge: bool = option_from(EvalRequest, "judge", "--judge/--no-judge"),
+    prompts: int = option_from(EvalRequest, "prompts", "--prompts"),
+    max_new_tokens: int = option_from(EvalRequest, "max_new_tokens", "--max-new-tokens"),
+    max_items: int = option_from(EvalRequest, "max_items", "--max-items"),
+    threshold: float = option_from(EvalRequest, "forgetting_threshold", "--threshold"),
     wait: bool = typer.Option(False, "--wait"),
     json_out: bool = typer.Option(False, "--json", help="wait, then print one JSON object"),
 ) -> int:

@@ -10,9 +10,12 @@ when and on how many samples is in the project's settings under ``map``.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
+
+from pydantic import Field
+from pydantic.dataclasses import dataclass
 
 from lumina import access
 from lumina.config import settings
@@ -28,12 +31,12 @@ METRIC_SAMPLE = 5_000   # pairwise figures are estimated on a sample this size
 
 @dataclass
 class MapParams:
-    refit: bool = False
-    embedder: str | None = None
-    clusters: str = "kmeans"          # kmeans | hdbscan
-    k: int | None = None              # kmeans: None = best silhouette in 2..12
-    n_neighbors: int = 15
-    min_dist: float = 0.1
+    refit: bool = Field(False, description="rebuild the UMAP projection from all samples")
+    embedder: str | None = Field(None, description="sentence-transformers name or path (default: the bundled MiniLM)")
+    clusters: str = Field("kmeans", description="kmeans | hdbscan")
+    k: int | None = Field(None, description="kmeans: clusters (default: best silhouette in 2..12)")
+    n_neighbors: int = Field(15, description="UMAP neighbours (local vs global structure)")
+    min_dist: float = Field(0.1, description="UMAP minimum distance between placed points")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -68,7 +71,7 @@ def run_map_job(ctx) -> None:
     from lumina import diversity
     from lumina.quality.score_job import _vectors
 
-    job_id, worker, p, params = ctx.job_id, ctx.worker, ctx.project, MapParams(**ctx.params)
+    job_id, worker, p, params = ctx.job_id, ctx.worker, ctx.project, ctx.params
     steps = 5
     t0 = time.monotonic()
 

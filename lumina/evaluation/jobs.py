@@ -10,8 +10,11 @@ threshold is reported as a warning beside the gain.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from typing import Any
+
+from pydantic import Field
+from pydantic.dataclasses import dataclass
 
 from lumina import access
 from lumina.errors import InvalidInputError
@@ -22,13 +25,13 @@ from lumina.store import training as store_training
 
 @dataclass
 class EvalRequest:
-    run_id: int
-    evalsets: list[str] = field(default_factory=list)   # general sets for the forgetting check
-    judge: bool = True                                   # pairwise judge with the project's teacher
-    prompts: int = 20                                    # eval prompts answered (and judged)
-    max_new_tokens: int = 128
-    max_items: int = 200                                 # rows per loss figure (a sample of big sets)
-    forgetting_threshold: float = 0.05
+    run_id: int = Field(description="the training run to evaluate")
+    evalsets: list[str] = Field(default_factory=list, description="general eval sets for the forgetting check")
+    judge: bool = Field(True, description="pairwise judge with the project's teacher")
+    prompts: int = Field(20, description="eval prompts both students answer (and the judge compares)")
+    max_new_tokens: int = Field(128, description="longest answer per prompt, in tokens")
+    max_items: int = Field(200, description="rows per loss figure (a sample of bigger sets)")
+    forgetting_threshold: float = Field(0.05, description="warn above this relative loss increase on a general set")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -88,7 +91,7 @@ def run_eval_job(ctx) -> None:
     from lumina.store import datasets as store_datasets
     from lumina.train.config import resolve_base_model
 
-    job_id, worker, req = ctx.job_id, ctx.worker, EvalRequest(**ctx.params)
+    job_id, worker, req = ctx.job_id, ctx.worker, ctx.params
     with connect() as con:
         run = store_training.get(con, req.run_id)
         version = next(v for v in store_datasets.list_all(con, run.project_id) if v.id == run.version_id)

@@ -8,8 +8,11 @@ model has loaded (or, worse, after an hour of training).
 from __future__ import annotations
 
 import importlib.util
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, fields
 from typing import Any, Callable
+
+from pydantic import Field, ValidationError, model_validator
+from pydantic.dataclasses import dataclass
 
 from lumina.models.device import DeviceInfo
 from lumina.errors import InvalidInputError, NotFoundError
@@ -17,26 +20,45 @@ from lumina.errors import InvalidInputError, NotFoundError
 METHODS = ("lora", "qlora", "full")
 
 
+_EXPECTED = {"float_parsing": "a number", "float_type": "a number", "int_parsing": "a whole number",
+             "int_type": "a whole number", "int_from_float": "a whole number", "bool_parsing": "true or false",
+             "bool_type": "true or false", "string_type": "text", "list_type": "a list"}
+
+
+# A pydantic dataclass: typed and described like every settings object, and still positional.
+# Ranges are checked by ``validate`` (with sentences that say what to change), not here.
 @dataclass
 class TrainConfig:
-    base_model: str = "smollm2-135m-instruct"
-    method: str = "lora"  # "lora" | "qlora" | "full"
-    lora_r: int = 8
-    lora_alpha: int = 16
-    lora_dropout: float = 0.05
-    target_modules: str | list[str] = "all-linear"
-    learning_rate: float = 2e-4
-    epochs: float = 1.0
-    max_steps: int = -1  # > 0 overrides epochs
-    batch_size: int = 4
-    grad_accum: int = 1
-    max_length: int = 512
-    packing: bool = False
-    seed: int = 0
-    logging_steps: int = 1
-    save_steps: int = 25
-    eval_steps: int | None = None  # None: no evaluation during training (one at the end)
-    merge: bool = False  # also write merged/ (base + adapter as one model); LoRA/QLoRA only
+    base_model: str = Field("smollm2-135m-instruct", description="base student: bundled alias, local path or hub id")
+    method: str = Field("lora", description="lora | qlora (4-bit, CUDA) | full")
+    lora_r: int = Field(8, description="LoRA rank")
+    lora_alpha: int = Field(16, description="LoRA scaling (alpha / r multiplies the update)")
+    lora_dropout: float = Field(0.05, description="dropout on the LoRA layers")
+    target_modules: str | list[str] = Field("all-linear", description="modules LoRA adapts")
+    learning_rate: float = Field(2e-4, description="peak learning rate")
+    epochs: float = Field(1.0, description="passes over the train split")
+    max_steps: int = Field(-1, description="> 0 overrides epochs")
+    batch_size: int = Field(4, description="rows per device step")
+    grad_accum: int = Field(1, description="steps accumulated per optimizer update")
+    max_length: int = Field(512, description="tokens per row (longer rows are truncated)")
+    packing: bool = Field(False, description="pack short rows into one sequence")
+    seed: int = Field(0, description="seed for data order and initialisation")
+    logging_steps: int = Field(1, description="a metrics line every N steps")
+    save_steps: int = Field(25, description="a checkpoint every N steps (resume continues from it)")
+    eval_steps: int | None = Field(None, description="evaluate every N steps (None: once at the end)")
+    merge: bool = Field(False, description="also write merged/ (base + adapter as one model); LoRA/QLoRA only")
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _in_plain_words(cls, data: Any, handler: Any) -> Any:
+        # A LuminaError is not a ValueError, so pydantic lets it through: callers see one sentence.
+        try:
+            return handler(data)
+        except ValidationError as e:
+            first = e.errors()[0]
+            where = ".".join(str(x) for x in first.get("loc", ())) or "config"
+            kind = _EXPECTED.get(first.get("type", ""), "valid")
+            raise InvalidInputError(f"{where} must be {kind} (got {first.get('input')!r}).") from None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -12,7 +12,7 @@ import importlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
-from pydantic import BaseModel, ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from lumina.errors import InvalidInputError
 from lumina.plugins import Registry
@@ -27,25 +27,25 @@ class JobKind:
     name: str
     handler: str                     # "module:function(ctx: JobContext) -> None"
     help: str = ""
-    params: str | None = None        # "module:Model" (pydantic); None: params stay a dict
+    params: str | None = None        # "module:Model" (a pydantic model or dataclass); None: a dict
     control_role: str = "owner"      # the role that may cancel or resume it (beyond its own CLI)
     cancel_grace_s: float | None = None  # the least a cancel waits for the worker before SIGTERM
     describe: Callable[["Job"], str] | None = None  # what the job does, in a phrase (job panel, CLI)
     unit: Callable[["Job"], str] | None = None      # what its done/total count ("samples", "steps")
 
-    def params_model(self) -> type[BaseModel] | None:
-        return _load(self.params) if self.params else None
+    def params_adapter(self) -> TypeAdapter | None:
+        return TypeAdapter(_load(self.params)) if self.params else None
 
     def load_handler(self) -> Callable[["JobContext"], None]:
         return _load(self.handler)
 
     def check_params(self, params: dict[str, Any]) -> dict[str, Any]:
         """The params as they will be stored: validated (with defaults filled) when the kind has a model."""
-        model = self.params_model()
-        if model is None:
+        adapter = self.params_adapter()
+        if adapter is None:
             return params
         try:
-            return model.model_validate(params).model_dump(mode="json")
+            return adapter.dump_python(adapter.validate_python(params), mode="json")
         except ValidationError as e:
             first = e.errors()[0]
             where = ".".join(str(x) for x in first.get("loc", ())) or "params"
@@ -87,6 +87,6 @@ def context_for(job: "Job", worker: "Worker") -> JobContext:
     if job.project_id is not None:
         with connect() as con:
             project = store_projects.get_by_id(con, job.project_id)
-    model = kind.params_model()
-    params = model.model_validate(job.params or {}) if model else (job.params or {})
+    adapter = kind.params_adapter()
+    params = adapter.validate_python(job.params or {}) if adapter else (job.params or {})
     return JobContext(job, project, params, worker)
