@@ -7,9 +7,9 @@ import streamlit as st
 from lumina import review
 from lumina.web import queries as ui_queries
 from lumina.errors import LuminaError
-from lumina.records import SampleFilter
 from lumina.projects.samples import text_hash
 from pages import _common as ui
+from pages import _filters, _sample_view
 
 ui.ensure_frame()
 
@@ -23,7 +23,6 @@ EDITING = "review_editing"
 EDIT_SEEN = "review_edit_seen"           # (instruction, response, status) as the editor opened them
 TABLE_SEEN = f"rt_seen_{project.name}"   # {id: (status, text version)} of the rows last shown
 ALL_SEEN = f"rt_all_seen_{project.name}"  # (filter, {id: status}) behind the last "act on all N"
-ALL_NODES = "all nodes"
 
 
 # ---------------------------------------------------------------- who is reviewing
@@ -145,36 +144,20 @@ view = st.segmented_control("View", ["Queue", "Table", "Progress"], default="Que
                             label_visibility="collapsed") or "Queue"
 
 
-def _meta(s) -> None:
-    meta = [f"sample **{s.id}**", f"status **{ui.escape_inline(s.status)}**", f"mode **{ui.escape_inline(s.mode)}**"]
-    for label, value in (("node", s.node_path), ("task", s.task_type), ("difficulty", s.difficulty),
-                         ("persona", s.persona)):
-        if value:
-            meta.append(f"{label} **{ui.escape_inline(value)}**")
-    st.markdown(" · ".join(meta))
-    if s.flags:
-        st.markdown(" ".join(f":orange-badge[{ui.escape_inline(f)}]" for f in s.flags))
-
-
 def queue_view() -> None:
     st.session_state.setdefault("review_seed", review.random_seed())
-    node = st.session_state.get("review_node", ALL_NODES)
-    filt = SampleFilter(node=None if node in (None, ALL_NODES) else node,
-                        flags=st.session_state.get("review_flags", []),
-                        search=st.session_state.get("review_search") or None)
+    filt = _filters.current_filter("review", status=False, scores=False)
     skipped = st.session_state.get(SKIPPED, [])
     page = review.queue_page(project.name, reviewer, st.session_state.get("review_order", review.ORDERS[0]),
                              filt, exclude=skipped, seed=st.session_state["review_seed"])
     nodes, flag_names, q = page.nodes, page.flags, page.view
-    c1, c2, c3, c4 = st.columns([2, 3, 2, 2])
-    # The widgets come after the query (one connection per view); their values are read from
-    # session state above, so a change shows on the run it triggers.
+    c1, *bar = st.columns([2, 3, 2, 2])
+    # The widgets come after the query (one read of the database per view); their values are
+    # read from session state above, so a change shows on the run it triggers.
     c1.selectbox("Order", review.ORDERS, key="review_order",
                  help="'lowest judge score' and 'most uncertain' use the LLM judge's grade; "
                       "samples without one come last.")
-    c2.selectbox("Node", [ALL_NODES] + nodes, key="review_node")
-    c3.multiselect("Has flag", flag_names, key="review_flags")
-    c4.text_input("Search", key="review_search", placeholder="words")
+    _filters.filter_bar("review", nodes, flag_names, status=False, columns=bar)
     done = max(0, st.session_state.get(DONE, 0))
     if q.sample is None:
         st.success("Nothing left to review here." + (f" You skipped {len(skipped)}." if skipped else ""),
@@ -188,11 +171,10 @@ def queue_view() -> None:
     s = q.sample
     head, pos = st.columns([3, 1], vertical_alignment="bottom")
     with head:
-        _meta(s)
+        _sample_view.meta_line(s, with_id=True)
     pos.markdown(f"**{done + 1:,} / {done + q.remaining:,}**", help="This session's position in the queue: "
                  "decided so far + 1, out of decided + still to review.")
-    markdown = st.toggle("Render Markdown", value=True, key="review_markdown",
-                         help="Formatting only; HTML in teacher text is always shown as text.")
+    markdown = st.toggle("Render Markdown", value=True, key="review_markdown", help=_sample_view.MARKDOWN_HELP)
 
     if st.session_state.get(EDITING) == s.id:
         st.text_area("Instruction", key="edit_instruction", height=150)
@@ -204,21 +186,7 @@ def queue_view() -> None:
         e2.button("Save", key="edit_save", on_click=_guard(_save_edit, s.id, False))
         e3.button("Cancel", key="edit_cancel", shortcut="Esc", on_click=_cancel_edit)
     else:
-        left, right = st.columns(2)
-        with left:
-            st.markdown("**Instruction**")
-            with st.container(border=True):
-                ui.safe_text(s.instruction, markdown=markdown)
-            if s.context:
-                with st.expander("Context", expanded=True):
-                    ui.safe_text(s.context, markdown=markdown)
-        with right:
-            st.markdown("**Response**")
-            with st.container(border=True):
-                ui.safe_text(s.response, markdown=markdown)
-        if s.reasoning:
-            with st.expander("Teacher reasoning"):
-                ui.safe_text(s.reasoning)
+        _sample_view.body(s, markdown, context_in_expander=True)
 
         r1, r2 = st.columns([1, 2])
         r1.selectbox("Reject reason", [None, *review.REJECT_REASONS], key="review_reason",
@@ -236,11 +204,7 @@ def queue_view() -> None:
         st.caption("Keys: **A** approve · **X** reject · **E** edit · **S** skip · **U** undo your last decision.")
 
     with st.expander("Scores"):
-        if s.scores:
-            st.dataframe([{"metric": k, "value": v} for k, v in sorted(s.scores.items())], hide_index=True,
-                         column_config={"value": st.column_config.NumberColumn(format="%.3f")})
-        else:
-            st.caption("No scores.")
+        _sample_view.scores(s)
     with st.expander("Similar samples in this node"):
         near = page.similar
         if not near:
@@ -260,25 +224,8 @@ PAGE_SIZE = 50
 
 
 def table_view() -> None:
-    nodes = ui_queries.node_paths(project.name)
-    flag_names = list(ui_queries.flag_counts(project.name))
-    c1, c2, c3, c4 = st.columns([1, 2, 2, 2])
-    status = c1.selectbox("Status", ["all", "pending", "approved", "rejected"], key="rt_status")
-    node = c2.selectbox("Node", [ALL_NODES] + nodes, key="rt_node")
-    flags = c3.multiselect("Has flag", flag_names, key="rt_flags")
-    search = c4.text_input("Search", key="rt_search", placeholder="words")
-    metrics = ui_queries.metric_names(project.name)
-    ranges = []
-    with st.expander("Score ranges"):
-        m1, m2, m3 = st.columns([2, 1, 1])
-        metric = m1.selectbox("Score", [None, *metrics], key="rt_metric",
-                              format_func=lambda m: "(no score filter)" if m is None else m)
-        low = m2.number_input("at least", value=None, key="rt_low")
-        high = m3.number_input("at most", value=None, key="rt_high")
-        if metric and (low is not None or high is not None):
-            ranges.append((metric, low, high))
-    filt = SampleFilter(status=None if status == "all" else status, node=None if node == ALL_NODES else node,
-                        flags=flags, search=search or None, score_ranges=ranges)
+    choices = ui_queries.filter_choices(project.name)
+    filt = _filters.filter_bar("rt", choices.nodes, choices.flags, choices.metrics)
     rows, total = ui_queries.filtered_page(project.name, filt, limit=PAGE_SIZE,
                                            offset=(st.session_state.get("rt_page", 1) - 1) * PAGE_SIZE)
     pages = max(1, -(-total // PAGE_SIZE))

@@ -5,16 +5,15 @@ import math
 import streamlit as st
 
 from lumina.web import queries as ui_queries
-from lumina.web.safe_markdown import escape_inline, inline_code
+from lumina.web.safe_markdown import escape_inline
 from pages import _common as ui
+from pages import _filters, _sample_view
 
 ui.ensure_frame()
 
 project = ui.require_project()
 st.title("Samples")
 
-STATUSES = ["all", "pending", "approved", "rejected"]
-ALL_NODES = "all nodes"
 PAGE_KEY = "samples_page"
 
 
@@ -22,21 +21,18 @@ def _first_page() -> None:
     st.session_state[PAGE_KEY] = 1
 
 
-counts = ui_queries.status_counts(project.name)
+choices = ui_queries.filter_choices(project.name)
+counts = choices.statuses
 st.caption(f"{escape_inline(project.name)}: {sum(counts.values())} samples — "
            + (", ".join(f"{n} {escape_inline(s)}" for s, n in counts.items()) or "none yet"))
 
-f1, f2, f3, f4 = st.columns([1, 2, 3, 1])
-status = f1.selectbox("Status", STATUSES, key="samples_status", on_change=_first_page)
-node = f2.selectbox("Node", [ALL_NODES] + ui_queries.node_paths(project.name), key="samples_node",
-                    on_change=_first_page, help="A node includes everything below it.")
-search = f3.text_input("Search instruction and response", key="samples_search",
-                       on_change=_first_page, placeholder="words to find")
-size = f4.selectbox("Per page", [25, 50, 100, 200], index=1, key="samples_size", on_change=_first_page)
+*bar, f5 = st.columns([1, 2, 2, 2, 1])
+filt = _filters.filter_bar("samples", choices.nodes, choices.flags, choices.metrics, columns=bar,
+                           search_label="Search instruction and response", placeholder="words to find",
+                           on_change=_first_page)
+size = f5.selectbox("Per page", [25, 50, 100, 200], index=1, key="samples_size", on_change=_first_page)
 
-filters = dict(status=None if status == "all" else status, node=None if node == ALL_NODES else node,
-               search=search)
-total = ui_queries.count_matching(project.name, **filters)
+total = ui_queries.count_matching(project.name, filt)
 pages = max(1, math.ceil(total / size))
 if st.session_state.get(PAGE_KEY, 1) > pages:
     st.session_state[PAGE_KEY] = pages
@@ -50,7 +46,7 @@ if total == 0:
 
 pager, info = st.columns([1, 5], vertical_alignment="bottom")
 page = pager.number_input(f"Page (of {pages})", min_value=1, max_value=pages, step=1, key=PAGE_KEY)
-samples, total = ui_queries.sample_page(project.name, limit=size, offset=(page - 1) * size, **filters)
+samples, total = ui_queries.filtered_page(project.name, filt, limit=size, offset=(page - 1) * size)
 info.caption(f"{total} matching · showing {(page - 1) * size + 1}–{(page - 1) * size + len(samples)}")
 
 
@@ -95,61 +91,8 @@ head, toggle = st.columns([3, 1], vertical_alignment="bottom")
 head.subheader(f"Sample {chosen.id}")
 if not rows:
     head.caption("The first sample on this page — select a row above to see another.")
-as_markdown = toggle.toggle("Render Markdown", key="samples_markdown",
-                            help="Formatting only; HTML in teacher text is always shown as text.")
+as_markdown = toggle.toggle("Render Markdown", key="samples_markdown", help=_sample_view.MARKDOWN_HELP)
 
-meta = [f"status **{escape_inline(chosen.status)}**", f"mode {inline_code(chosen.mode)}"]
-for label, value in (("node", chosen.node_path), ("task", chosen.task_type),
-                     ("difficulty", chosen.difficulty), ("persona", chosen.persona)):
-    if value:
-        meta.append(f"{label} **{escape_inline(value)}**")
-st.markdown(" · ".join(meta))
-if chosen.flags:
-    st.markdown(" ".join(f":orange-badge[{escape_inline(f)}]" for f in chosen.flags))
-
-left, right = st.columns(2)
-with left:
-    st.markdown("**Instruction**")
-    with st.container(border=True):
-        ui.safe_text(chosen.instruction, markdown=as_markdown)
-    if chosen.context:
-        st.markdown("**Context**")
-        with st.container(border=True):
-            ui.safe_text(chosen.context, markdown=as_markdown)
-with right:
-    st.markdown("**Response**")
-    with st.container(border=True):
-        ui.safe_text(chosen.response, markdown=as_markdown)
-if chosen.reasoning:
-    with st.expander("Teacher reasoning (kept apart from the answer)"):
-        ui.safe_text(chosen.reasoning)
-
-s1, s2 = st.columns([1, 2])
-with s1:
-    st.markdown("**Scores**")
-    if chosen.scores:
-        st.dataframe([{"metric": k, "value": v} for k, v in sorted(chosen.scores.items())],
-                     hide_index=True, column_config={"value": st.column_config.NumberColumn(format="%.3f")})
-    else:
-        st.caption("No scores.")
-with s2:
-    st.markdown("**Provenance**")
-    st.dataframe([{"field": k, "value": "" if v is None else str(v)} for k, v in (
-        ("mode", chosen.mode), ("answer teacher", chosen.teacher),
-        ("instruction teacher", chosen.instruction_teacher), ("templates", chosen.template),
-        ("seed", chosen.seed), ("job", chosen.job_id), ("item", chosen.item_key),
-        ("source", chosen.source), ("parent sample", chosen.parent_id),
-        ("created", chosen.created_at.strftime("%Y-%m-%d %H:%M:%S") if chosen.created_at else None),
-    )], hide_index=True, column_config={"value": st.column_config.TextColumn(width="large")})
-    with st.expander("Sampling parameters"):
-        st.json(chosen.params or {}, expanded=2)
-    with st.expander("Raw teacher output"):
-        raw = chosen.raw or {}
-        if not raw:
-            st.caption("Not recorded.")
-        for key, value in raw.items():
-            st.caption(escape_inline(key))
-            if isinstance(value, str):
-                st.code(value, language=None, wrap_lines=True)
-            else:
-                st.json(value, expanded=1)
+_sample_view.meta_line(chosen)
+_sample_view.body(chosen, markdown=as_markdown)
+_sample_view.details(chosen)

@@ -12,6 +12,7 @@ from lumina.projects import samples
 from lumina.records import NewSample
 from lumina.store import connect
 from lumina.store import jobs as store_jobs
+from lumina.store import samples as store_samples
 from lumina.taxonomy.tree import SEP
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -137,6 +138,28 @@ def test_samples_filters_and_search():
     assert "No sample matches these filters" in text_of(at)
 
 
+def test_samples_filters_by_flag_and_score_like_the_review_table():
+    make_project()
+    with connect() as con:
+        store_samples.add_flags_many(con, [(2, "duplicate", "dedup", {"canonical": 1, "kind": "near"})])
+    at = run_page("samples")
+    at.multiselect(key="samples_flags").select("duplicate").run()
+    assert not at.exception, at.exception
+    assert at.dataframe[0].value["id"].tolist() == [2]
+    assert "How much sleep does a teenager need?" in text_of(at)
+    at.multiselect(key="samples_flags").unselect("duplicate").run()
+    assert at.dataframe[0].value["id"].tolist() == [1, 2, 3]
+
+    words = {s.id: s.scores["heuristics.response_words"] for s in samples.list_for("science")}
+    most = max(words.values())
+    at.selectbox(key="samples_metric").select("heuristics.response_words").run()
+    at.number_input(key="samples_low").set_value(most).run()
+    assert not at.exception, at.exception
+    assert at.dataframe[0].value["id"].tolist() == [i for i, w in words.items() if w >= most]
+    at.number_input(key="samples_high").set_value(most - 1).run()
+    assert "No sample matches these filters" in text_of(at)
+
+
 def test_create_project_form_with_example():
     at = run_page("projects")
     at.text_input(key="new_name").input("my-project")
@@ -205,19 +228,6 @@ def test_create_project_form_with_uploaded_yaml():
     assert not at.exception, at.exception
     assert at.error and "not valid YAML" in at.error[0].value
     assert projects.names() == ["uploaded"]
-
-
-def test_markdown_escaping_keeps_code_blocks_verbatim(monkeypatch):
-    monkeypatch.syspath_prepend(str(Path(APP).parent))  # pages/ sits beside app.py, not in lumina
-    from pages._common import escape_for_markdown
-
-    text = ('Use <b>bold</b>:\n```python\nif a < b:\n    print("<script>")\n```\n'
-            '<img src=x onerror=alert(1)>\n')
-    out = escape_for_markdown(text)
-    assert "&lt;b&gt;bold&lt;/b&gt;" in out and "&lt;img src=x onerror=alert(1)&gt;" in out
-    assert 'if a < b:\n    print("<script>")' in out  # inside the fence: shown verbatim by Markdown
-    assert "<img" not in out.replace('print("<script>")', "")
-    assert "<x>" in escape_for_markdown("```\nunclosed <x>")  # an unclosed fence runs to the end
 
 
 def test_generate_starts_a_worker_job():

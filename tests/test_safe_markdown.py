@@ -114,6 +114,17 @@ def test_escaped_and_entity_html_stays_text():
 
 # ---------------------------------------------------------------- code
 
+def test_markdown_escaping_keeps_code_blocks_verbatim():
+    # Moved from tests/test_app.py with pages/_common.escape_for_markdown, which was to_safe_markdown.
+    text = ('Use <b>bold</b>:\n```python\nif a < b:\n    print("<script>")\n```\n'
+            '<img src=x onerror=alert(1)>\n')
+    out = to_safe_markdown(text)
+    assert "&lt;b&gt;bold&lt;/b&gt;" in out and "&lt;img src=x onerror=alert(1)&gt;" in out
+    assert 'if a < b:\n    print("<script>")' in out  # inside the fence: shown verbatim by Markdown
+    assert "<img" not in out.replace('print("<script>")', "")
+    assert "<x>" in to_safe_markdown("```\nunclosed <x>")  # an unclosed fence runs to the end
+
+
 def test_fence_inside_a_list_item_then_raw_html():
     text = "- step one\n  ```html\n  <b>in code</b>\n  ```\n<img src=x onerror=alert(1)>\n"
     out = render(text)

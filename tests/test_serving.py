@@ -91,9 +91,9 @@ def test_lumina_serve_refuses_an_open_address_without_sign_in():
 
 
 def test_the_app_refuses_to_run_beyond_loopback_without_sign_in(monkeypatch):
-    from pages import _common
+    from pages import _frame
 
-    monkeypatch.setattr(_common, "_served_on", lambda: "0.0.0.0")
+    monkeypatch.setattr(_frame, "_served_on", lambda: "0.0.0.0")
     at = AppTest.from_file(REPO_APP, default_timeout=60).run()
     assert any("without a sign-in" in e.value for e in at.error)
     assert not at.selectbox  # nothing else rendered: no project picker, no page

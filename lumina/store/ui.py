@@ -1,37 +1,10 @@
-"""Read-only queries the web pages need beyond the other store modules (counts for filters,
-pagination and overviews). Every function takes an open connection and returns plain data."""
+"""Read-only queries the web pages need beyond the other store modules (the choices a filter bar
+offers, overviews). Every function takes an open connection and returns plain data; the WHERE
+clause of sample lists and counts is ``lumina.store.filters.where``."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import duckdb
-
-from lumina.store.filters import SEARCH_SQL, contains
-from lumina.taxonomy.tree import SEP  # joins node names into paths
-
-
-def _filters(project_id: int, status: str | None, search: str | None,
-             node: str | None) -> tuple[str, list[Any]]:
-    """The WHERE clause shared by the Samples page's count and ``samples.list_samples``."""
-    sql = "project_id = ?"
-    params: list[Any] = [project_id]
-    if status:
-        sql += " AND status = ?"
-        params.append(status)
-    if node:
-        sql += " AND (node_path = ? OR starts_with(node_path, ?))"
-        params += [node, node + SEP]  # the node and its subtree
-    if search:
-        sql += " AND " + SEARCH_SQL.format(a="")
-        params += [contains(search)] * 2
-    return sql, params
-
-
-def count_samples(con: duckdb.DuckDBPyConnection, project_id: int, status: str | None = None,
-                  search: str | None = None, node: str | None = None) -> int:
-    where, params = _filters(project_id, status, search, node)
-    return con.execute(f"SELECT count(*) FROM samples WHERE {where}", params).fetchone()[0]
 
 
 def status_counts(con: duckdb.DuckDBPyConnection, project_id: int) -> dict[str, int]:

@@ -3,6 +3,7 @@ plain data out. SQL stays in ``lumina.store``; this module only combines its res
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,24 +18,11 @@ from lumina.taxonomy.tree import SEP
 OUTSIDE_TAXONOMY = "(not in the taxonomy)"
 
 
-def sample_page(project: str, status: str | None = None, search: str | None = None,
-                node: str | None = None, limit: int = 50, offset: int = 0) -> tuple[list[Sample], int]:
-    """One page of samples matching the filters, and how many match in all."""
-    search = (search or "").strip() or None
+def count_matching(project: str, filt: SampleFilter) -> int:
+    """How many samples match a ``SampleFilter`` (``lumina.store.filters``, as every list)."""
     with connect() as con:
         p = store_projects.get(con, project)
-        total = store_ui.count_samples(con, p.id, status=status, search=search, node=node)
-        rows = store_samples.list_samples(con, p.id, status=status, limit=limit, offset=offset,
-                                          search=search, node=node)
-    return rows, total
-
-
-def count_matching(project: str, status: str | None = None, search: str | None = None,
-                   node: str | None = None) -> int:
-    with connect() as con:
-        p = store_projects.get(con, project)
-        return store_ui.count_samples(con, p.id, status=status, search=(search or "").strip() or None,
-                                      node=node)
+        return store_samples.count_filtered(con, p.id, filt)
 
 
 def sample(project: str, sample_id: int) -> Sample | None:
@@ -61,10 +49,31 @@ def node_paths(project: str) -> list[str]:
     """Taxonomy paths in tree order, then any other paths samples carry."""
     with connect() as con:
         p = store_projects.get(con, project)
-        tree = [n["path"] for n in store_projects.nodes(con, p.id)]
-        used = store_ui.sample_node_paths(con, p.id)
+        return _node_paths(con, p.id)
+
+
+def _node_paths(con, project_id: int) -> list[str]:
+    tree = [n["path"] for n in store_projects.nodes(con, project_id)]
     known = set(tree)
-    return tree + [u for u in used if u not in known]
+    return tree + [u for u in store_ui.sample_node_paths(con, project_id) if u not in known]
+
+
+@dataclass
+class FilterChoices:
+    """What a filter bar offers for one project, read in one connection."""
+
+    statuses: dict[str, int]   # samples per status
+    nodes: list[str]           # taxonomy paths in tree order, then other paths samples carry
+    flags: dict[str, int]      # samples per flag, most common first
+    metrics: list[str]         # 'scorer.metric' names with values
+
+
+def filter_choices(project: str) -> FilterChoices:
+    with connect() as con:
+        p = store_projects.get(con, project)
+        return FilterChoices(statuses=store_ui.status_counts(con, p.id), nodes=_node_paths(con, p.id),
+                             flags=store_ui.flag_counts(con, p.id),
+                             metrics=store_samples.metric_names(con, p.id))
 
 
 def node_table(project: str) -> list[dict[str, Any]]:
@@ -125,3 +134,12 @@ def metric_names(project: str) -> list[str]:
     with connect() as con:
         p = store_projects.get(con, project)
         return store_samples.metric_names(con, p.id)
+
+
+def metric_values(project: str) -> dict[str, list[float]]:
+    """Every value of every 'scorer.metric' in the project (for distributions)."""
+    from lumina.store import quality as store_quality
+
+    with connect() as con:
+        p = store_projects.get(con, project)
+        return store_quality.all_metric_values(con, p.id)
