@@ -38,35 +38,14 @@ def job_panel(job: Job, project: Project | None = None) -> None:
     """One job: status, progress, rate, ETA, teacher, actions, log tail and failed items."""
     with st.container(border=True):
         when = job.created_at.strftime("%Y-%m-%d %H:%M") if job.created_at else ""
-        p = job.params or {}
-        if job.kind == "generate":
-            what = f"generate · {p.get('mode', 'taxonomy')} · {p.get('n')} samples"
-        elif job.kind == "expand":
-            what = (f"expand taxonomy to depth {p.get('depth')}" if p.get("apply")
-                    else "propose sub-topics") + f" · {p.get('n')} per node"
-        elif job.kind == "train":
-            what = f"train · run {p.get('run_id')} · version {p.get('version')}"
-        elif job.kind == "score":
-            what = f"score · {p.get('scorer')}"
-        elif job.kind == "map":
-            what = "diversity map" + (" · refit" if p.get("refit") else "")
-        elif job.kind == "playground":
-            what = f"playground · run {p.get('run_id')}"
-        elif job.kind == "import":
-            what = f"import {p.get('kind')} · {', '.join(p.get('names') or [])[:120]}"
-        elif job.kind == "eval":
-            what = f"evaluate · run {p.get('run_id')}" + (f" · {', '.join(p['evalsets'])}" if p.get("evalsets") else "")
-        else:
-            what = job.kind
+        what = lj.describe(job)
         if project:
             what += f" · {project.name}"
         st.markdown(f"**Job {job.id}** &nbsp; {status_badge(job)}  \n"
                     f":gray[{escape_inline(what)} · created {when}]")
         finished = job.done + job.failed
         frac = min(finished / job.total, 1.0) if job.total else 0.0
-        per_sample = job.kind == "score" and p.get("scorer") in ("heuristics", "judge", "ifd")
-        unit = "samples" if per_sample else {"train": "steps", "eval": "steps", "map": "steps",
-                                              "score": "steps"}.get(job.kind, "items")
+        unit = lj.progress_unit(job)
         if job.total:
             label = f"{finished} / {job.total} {unit}"
         else:
@@ -82,7 +61,7 @@ def job_panel(job: Job, project: Project | None = None) -> None:
             facts.append(f"ETA **{duration(job.eta_s)}**")
         elif job.started_at and job.finished_at:
             facts.append(f"took **{duration((job.finished_at - job.started_at).total_seconds())}**")
-        if job.kind in ("generate", "expand", "probe", "eval") or (job.kind == "score" and p.get("scorer") == "judge"):
+        if lj.uses_teacher(job):
             facts.append(f"teacher {inline_code(_job_teacher(job, project))}")
         st.markdown(" · ".join(facts))
         if job.error:

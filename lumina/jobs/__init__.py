@@ -260,3 +260,8 @@ def progress_unit(job: Job) -> str:
     """What the job's done / total count: "samples", "steps" or "items"."""
     kind = KINDS.get(job.kind) if job.kind in KINDS else None
     return kind.unit(job) if kind and kind.unit else "items"
+
+
+def uses_teacher(job: Job) -> bool:
+    kind = KINDS.get(job.kind) if job.kind in KINDS else None
+    return bool(kind and kind.uses_teacher and kind.uses_teacher(job))

@@ -32,6 +32,7 @@ class JobKind:
     cancel_grace_s: float | None = None  # the least a cancel waits for the worker before SIGTERM
     describe: Callable[["Job"], str] | None = None  # what the job does, in a phrase (job panel, CLI)
     unit: Callable[["Job"], str] | None = None      # what its done/total count ("samples", "steps")
+    uses_teacher: Callable[["Job"], bool] | None = None  # the job panel then names the teacher
 
     def params_adapter(self) -> TypeAdapter | None:
         return TypeAdapter(_load(self.params)) if self.params else None

@@ -15,4 +15,5 @@ KINDS.register(JobKind(
     help="Compare the tuned student with its base: loss, answers, a pairwise judge, forgetting.",
     describe=_describe_eval,
     unit=lambda j: "steps",
+    uses_teacher=lambda j: True,
 ))

@@ -10,4 +10,5 @@ KINDS.register(JobKind(
     describe=lambda j: ((f"expand taxonomy to depth {(j.params or {}).get('depth')}" if (j.params or {}).get("apply")
                           else "propose sub-topics") + f" · {(j.params or {}).get('n')} per node"),
     unit=lambda j: "items",
+    uses_teacher=lambda j: True,
 ))

@@ -15,4 +15,5 @@ KINDS.register(JobKind(
     help="Generate samples with a mode and the project's teacher.",
     describe=lambda j: f"generate · {(j.params or {}).get('mode', 'taxonomy')} · {(j.params or {}).get('n')} samples",
     unit=lambda j: "items",
+    uses_teacher=lambda j: True,
 ))

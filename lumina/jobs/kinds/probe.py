@@ -9,4 +9,5 @@ KINDS.register(JobKind(
     help="Test a local teacher: load it, answer one prompt, time both.",
     describe=lambda j: f"test teacher · {(j.params or {}).get('spec')}",
     unit=lambda j: "items",
+    uses_teacher=lambda j: True,
 ))

@@ -21,4 +21,5 @@ KINDS.register(JobKind(
     control_role="curator",
     describe=lambda j: f"score · {(j.params or {}).get('scorer')}",
     unit=_score_unit,
+    uses_teacher=lambda j: (j.params or {}).get("scorer") == "judge",
 ))
