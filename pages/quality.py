@@ -7,12 +7,10 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from lumina import jobs, review
-from lumina.quality import policy, score_job as scoring
+from lumina.quality import policy, score_job as scoring, scorers
 from lumina.web import queries as ui_queries
 from lumina.records import SampleFilter
 from lumina.web.safe_markdown import escape_inline, inline_code
-from lumina.store import connect
-from lumina.store import quality as store_quality
 from pages import _common as ui
 
 ui.ensure_frame()
@@ -28,24 +26,19 @@ if not total:
     st.stop()
 
 st.subheader("Scorers")
-HELP = {
-    "heuristics": "Cheap text checks (length, repetition, refusals, truncation, language, template leftovers).",
-    "judge": f"The teacher ({inline_code(project.teacher)}) grades correctness, helpfulness, instruction "
-             "following and complexity 1-5 with a rationale.",
-    "ifd": f"Instruction-following difficulty with the student ({inline_code(project.student)}): >1 means the "
-           "instruction does not help predict the answer.",
-    "dedup": "Exact, near (MinHash) and semantic (embedding) duplicates; the best-scored copy stays.",
-    "decontam": "N-gram overlap and embedding matches against imported eval sets.",
-}
-cols = st.columns(len(scoring.SCORERS))
-for col, name in zip(cols, scoring.SCORERS):
+listed = scorers.listed()
+cols = st.columns(len(listed))
+for col, scorer in zip(cols, listed):
+    name = scorer.name
+    help_text = scorer.help.replace("{teacher}", inline_code(project.teacher)).replace(
+        "{student}", inline_code(project.student))
     with col:
         label = name
-        if name in ("heuristics", "judge", "ifd"):
+        if scorer.scope == "sample":
             with ui.show_errors():
                 n = scoring.pending(project.name, name)
                 label = f"{name} ({n:,} to score)" if n else f"{name} (up to date)"
-        if st.button(label, key=f"q_run_{name}", help=HELP[name], width="stretch"):
+        if st.button(label, key=f"q_run_{name}", help=help_text or None, width="stretch"):
             with ui.show_errors():
                 job = scoring.start_scoring(project.name, scoring.ScoreParams(name))
                 ui.flash(f"Started {name} as job {job.id}.")
@@ -64,8 +57,7 @@ if flags:
 else:
     st.caption(f"No flags on the {total} samples of {escape_inline(project.name)}.")
 
-with connect() as con:
-    values = store_quality.all_metric_values(con, project.id)
+values = ui_queries.metric_values(project.name)
 if values:
     st.subheader("Distributions")
     metric = st.selectbox("Score", list(values), key="q_metric",

@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
+import json
 from typing import List, Optional
 
 import typer
 
-from lumina.cli.common import echo_json, wait_and_report
+from lumina.cli.common import echo_json, option_from, wait_and_report
+# the scorers' own Options models give the flags their defaults (cheap: no engine is imported)
+from lumina.quality.scorers.decontam import Options as Decontam
+from lumina.quality.scorers.dedup import Options as Dedup
 
 
 def score(
     project: str = typer.Argument(...),
-    scorer: str = typer.Argument(..., help="heuristics|judge|ifd|dedup|decontam"),
-    near_threshold: float = typer.Option(0.8, help="dedup: MinHash Jaccard for near-duplicates"),
-    semantic_threshold: float = typer.Option(0.92, help="dedup: embedding cosine for semantic duplicates"),
-    shingle: int = typer.Option(5, help="dedup: character shingle size"),
-    ngram: int = typer.Option(13, help="decontam: n-gram length in words (8-13)"),
-    threshold: float = typer.Option(0.85, help="decontam: embedding cosine for paraphrases"),
-    confirm: bool = typer.Option(False, "--confirm", help="decontam: ask the teacher about borderline pairs"),
+    scorer: str = typer.Argument(..., help="heuristics|judge|ifd|dedup|decontam, or a plugin's scorer"),
+    near_threshold: float = option_from(Dedup, "near_threshold", prefix="dedup"),
+    semantic_threshold: float = option_from(Dedup, "semantic_threshold", prefix="dedup"),
+    shingle: int = option_from(Dedup, "shingle", prefix="dedup"),
+    ngram: int = option_from(Decontam, "ngram", prefix="decontam"),
+    threshold: float = option_from(Decontam, "threshold", prefix="decontam"),
+    confirm: bool = option_from(Decontam, "confirm", "--confirm", prefix="decontam"),
     evalset: List[str] = typer.Option([], "--evalset", help="decontam: only these eval sets (repeatable)"),
-    embedder: Optional[str] = typer.Option(None, help="sentence-transformers model (default: bundled MiniLM)"),
+    embedder: Optional[str] = option_from(Dedup, "embedder"),
+    option: List[str] = typer.Option([], "--option", "-o", help="any scorer option as KEY=VALUE (repeatable; "
+                                     "VALUE is read as JSON when it parses)"),
     wait: bool = typer.Option(False, "--wait"),
     json_out: bool = typer.Option(False, "--json"),
 ) -> int:
@@ -27,12 +33,29 @@ def score(
     per-sample scorers)."""
     from lumina.quality.score_job import ScoreParams, start_scoring
 
-    job = start_scoring(project, ScoreParams(scorer, near_threshold, semantic_threshold, shingle, ngram, threshold,
-                                             confirm, list(evalset), embedder))
+    flags = {"near_threshold": near_threshold, "semantic_threshold": semantic_threshold, "shingle": shingle,
+             "ngram": ngram, "threshold": threshold, "confirm": confirm, "evalsets": list(evalset),
+             "embedder": embedder}
+    job = start_scoring(project, ScoreParams.from_flags(scorer, flags, _key_values(option)))
     if wait or json_out:
         return wait_and_report(job.id, as_json=json_out)
     typer.echo(f"job {job.id} started: {scorer}")
     return 0
+
+
+def _key_values(pairs: List[str]) -> dict:
+    from lumina.errors import InvalidInputError
+
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise InvalidInputError(f"--option takes KEY=VALUE, not '{pair}'.")
+        try:
+            out[key.strip()] = json.loads(value)
+        except ValueError:
+            out[key.strip()] = value
+    return out
 
 
 def map_(

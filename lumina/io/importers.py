@@ -155,9 +155,9 @@ def import_file(project: str, path: str | Path, kind: str = "samples",
         else:
             _write_rows(path, convert, total, lambda batch: store_inputs.add(con, p.id, kind.rstrip("s"), import_id, batch))
     if kind == "samples":
-        from lumina.quality.score_job import score_heuristics
+        from lumina.quality.score_job import score_pending
 
-        score_heuristics(p.id)  # short transactions of their own; `lumina score` redoes any left undone
+        score_pending(p.id, "heuristics")  # short transactions of their own; `lumina score` redoes any left undone
     return total
 
 

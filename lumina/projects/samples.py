@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 import duckdb
 
-from lumina.quality import textstats as heuristics  # v3: v2's signals plus language, echo, leftovers...
+from lumina.quality.scorers import heuristics
 from lumina.records import NewSample, Sample
 from lumina.store import connect
 from lumina.store import projects as store_projects
@@ -40,8 +40,8 @@ def prepare_many(samples: Sequence[NewSample], finish_reasons: Sequence[str | No
     flags = flags or [None] * len(samples)
     out = []
     for s, fin, extra in zip(samples, finish_reasons, flags):
-        scores, found = heuristics.score(s.instruction, s.response, fin, s.context)
-        raised = [(f, heuristics.SCORER, d) for f, d in found.items()]
+        scores, found = heuristics.measure(s.instruction, s.response, s.context, fin)
+        raised = [(f, heuristics.Heuristics.name, d) for f, d in found.items()]
         raised += [(f, GENERATION_SCORER, d) for f, d in (extra or {}).items()]
         out.append(Prepared(s, text_hash(s.instruction, s.response), scores, raised))
     return out
@@ -67,7 +67,7 @@ def write_many(con: duckdb.DuckDBPyConnection, project_id: int, samples: Sequenc
     ready = prepare_many(todo, finish_reasons, flags) if todo else list(samples)
     ids = store_samples.insert_many(con, project_id, [p.sample for p in ready])
     store_quality.write_scores(con, [(sid, p.text_hash, p.scores) for sid, p in zip(ids, ready)])
-    store_samples.add_flags_many(con, [(sid, *f) for sid, p in zip(ids, ready) for f in p.flags])
+    store_quality.add_flags(con, [(sid, *f) for sid, p in zip(ids, ready) for f in p.flags])
     return ids
 
 

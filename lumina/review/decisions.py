@@ -18,7 +18,6 @@ from typing import Any, Mapping, Sequence
 
 from lumina import access
 from lumina.errors import ConflictError, InvalidInputError, NotFoundError
-from lumina.quality import textstats as heuristics
 from lumina.records import ReviewEvent
 from lumina.projects.samples import text_hash
 from lumina.store import connect, transaction
@@ -182,7 +181,7 @@ def edit(project: str, sample_id: int, reviewer: str, instruction: str | None = 
             (eid,) = store_review.append(con, p.id, [{"sample_id": sample_id, "reviewer": reviewer,
                                                       "action": "edit", "reason": (reason or "").strip() or None,
                                                       "before": before, "after": after}])
-            _rescore(con, sample_id)
+            _rescore(con, p, sample_id)
             return store_review.get_event(con, eid)
 
 
@@ -193,16 +192,17 @@ def _own_text(con, project_id: int, project: str, sample_id: int) -> dict[str, A
     return state
 
 
-def _rescore(con, sample_id: int) -> None:
+def _rescore(con, project, sample_id: int) -> None:
+    from lumina.quality import score_job
+    from lumina.quality.scorers import Text
     from lumina.store import quality as store_quality
 
     s = store_samples.get(con, sample_id)
-    scores, found = heuristics.score(s.instruction, s.response, None, s.context)
-    store_quality.write_scores(con, [(sample_id, text_hash(s.instruction, s.response), scores)])
+    score_job.score_now(con, project, "heuristics",
+                        [Text(sample_id, s.instruction, s.response, s.context, text_hash(s.instruction, s.response))])
     # Grades of the old text (judge, IFD) no longer describe it: the next run of those scorers
     # grades the new text instead of filters and policies acting on stale numbers.
-    store_quality.drop_scores(con, sample_id, keep=(heuristics.SCORER,))
-    store_samples.set_flags(con, sample_id, heuristics.SCORER, found)
+    store_quality.drop_scores(con, sample_id, keep=("heuristics",))
 
 
 @dataclass
@@ -252,7 +252,7 @@ def undo(project: str, reviewer: str) -> UndoResult:
             store_review.set_statuses(con, status_changes)
             for ev in events:
                 if ev.action == "edit":
-                    _rescore(con, ev.sample_id)
+                    _rescore(con, p, ev.sample_id)
     return UndoResult(events, last.action, [e.sample_id for e in events])
 
 

@@ -1,4 +1,7 @@
-"""Scores that need work, embeddings, map points and diversity figures."""
+"""Scores and flags, scores that need work, embeddings, map points and diversity figures.
+
+``write_scores`` is the one scores writer and ``add_flags`` the one flags writer (a scorer's
+run goes through ``replace_flags``, which first clears that scorer's earlier flags)."""
 
 from __future__ import annotations
 
@@ -37,7 +40,7 @@ def count_needing(con: duckdb.DuckDBPyConnection, project_id: int, scorer: str, 
         [project_id, scorer, version]).fetchone()[0]
 
 
-def write_scores(con: duckdb.DuckDBPyConnection, scored: Sequence[tuple[int, str, Sequence[Score]]]) -> None:
+def write_scores(con: duckdb.DuckDBPyConnection, scored: Sequence[tuple[int, str | None, Sequence[Score]]]) -> None:
     """(sample id, input hash, scores): replaces that scorer's earlier metrics of the sample."""
     import pyarrow as pa
 
@@ -67,18 +70,23 @@ def drop_scores(con: duckdb.DuckDBPyConnection, sample_id: int, keep: Sequence[s
 def replace_flags(con: duckdb.DuckDBPyConnection, project_id: int, scorer: str,
                   flagged: Sequence[tuple[int, str, Any]], only: Sequence[int] | None = None) -> None:
     """Set ``scorer``'s flags: all of the project's (or those of ``only``) are replaced."""
-    import pyarrow as pa
-
     if only is None:
         con.execute("DELETE FROM flags WHERE scorer = ? AND sample_id IN (SELECT id FROM samples WHERE project_id = ?)",
                     [scorer, project_id])
     elif only:
         con.execute("DELETE FROM flags WHERE scorer = ? AND sample_id IN (SELECT unnest(?))", [scorer, list(only)])
+    add_flags(con, [(sid, flag, scorer, details) for sid, flag, details in flagged])
+
+
+def add_flags(con: duckdb.DuckDBPyConnection, flagged: Sequence[tuple[int, str, str, Any]]) -> None:
+    """(sample id, flag, scorer, details) rows, replacing the same flag on the same sample."""
+    import pyarrow as pa
+
     if not flagged:
         return
     table = pa.table({"sample_id": pa.array([f[0] for f in flagged], type=pa.int64()),
-                      "flag": [f[1] for f in flagged], "scorer": [scorer] * len(flagged),
-                      "details": [json.dumps(f[2], default=str, ensure_ascii=False) for f in flagged]})
+                      "flag": [f[1] for f in flagged], "scorer": [f[2] for f in flagged],
+                      "details": [json.dumps(f[3], default=str, ensure_ascii=False) for f in flagged]})
     with registered(con, "new_flags", table):
         con.execute("INSERT OR REPLACE INTO flags (sample_id, flag, scorer, details)"
                     " SELECT sample_id, flag, scorer, details FROM new_flags")
@@ -104,9 +112,12 @@ def all_metric_values(con: duckdb.DuckDBPyConnection, project_id: int) -> dict[s
     return dict(rows)
 
 
-def failed_scores(con: duckdb.DuckDBPyConnection, project_id: int, scorer: str) -> int:
-    return con.execute("SELECT count(DISTINCT c.sample_id) FROM scores c JOIN samples s ON s.id = c.sample_id"
-                       " WHERE s.project_id = ? AND c.scorer = ? AND c.value IS NULL", [project_id, scorer]).fetchone()[0]
+def text_hashes(con: duckdb.DuckDBPyConnection, project_id: int, ids: Sequence[int]) -> dict[int, str]:
+    """Sample id -> the hash of its current text (what a score records it was computed from)."""
+    if not ids:
+        return {}
+    return dict(con.execute(f"SELECT s.id, {TEXT_HASH} FROM samples s WHERE s.project_id = ?"
+                            " AND s.id IN (SELECT unnest(?))", [project_id, list(ids)]).fetchall())
 
 
 # --- embeddings -------------------------------------------------------------------------------

@@ -63,73 +63,17 @@ def insert_many(con: duckdb.DuckDBPyConnection, project_id: int, samples: Sequen
 
 
 def write_scores_many(con: duckdb.DuckDBPyConnection, scored: Sequence[tuple[int, Sequence[Score]]]) -> None:
-    """Scores of many samples at once (replacing earlier values of the same scorer and metric)."""
-    import pyarrow as pa
+    """Scores of many samples that record no text hash (``quality.write_scores`` with none)."""
+    from lumina.store import quality
 
-    rows = [(sid, s) for sid, scores in scored for s in scores]
-    if not rows:
-        return
-    table = pa.table({
-        "sample_id": pa.array([sid for sid, _ in rows], type=pa.int64()),
-        "scorer": [s.scorer for _, s in rows], "scorer_version": [s.scorer_version for _, s in rows],
-        "metric": [s.metric for _, s in rows], "value": pa.array([s.value for _, s in rows], type=pa.float64()),
-        "details": [json.dumps(s.details) if s.details is not None else None for _, s in rows],
-    })
-    with registered(con, "new_scores", table):
-        con.execute("INSERT OR REPLACE INTO scores (sample_id, scorer, scorer_version, metric, value, details)"
-                    " SELECT sample_id, scorer, scorer_version, metric, value, details FROM new_scores")
+    quality.write_scores(con, [(sid, None, scores) for sid, scores in scored])
 
 
 def add_flags_many(con: duckdb.DuckDBPyConnection, flagged: Sequence[tuple[int, str, str, Any]]) -> None:
-    """(sample id, flag, scorer, details) rows for samples that have none from that scorer yet."""
-    import pyarrow as pa
+    """(sample id, flag, scorer, details) rows (``quality.add_flags``)."""
+    from lumina.store import quality
 
-    if not flagged:
-        return
-    table = pa.table({
-        "sample_id": pa.array([f[0] for f in flagged], type=pa.int64()),
-        "flag": [f[1] for f in flagged], "scorer": [f[2] for f in flagged],
-        "details": [json.dumps(f[3]) for f in flagged],
-    })
-    with registered(con, "new_flags", table):
-        con.execute("INSERT OR REPLACE INTO flags (sample_id, flag, scorer, details)"
-                    " SELECT sample_id, flag, scorer, details FROM new_flags")
-
-
-def insert(con: duckdb.DuckDBPyConnection, project_id: int, sample: NewSample) -> int:
-    d = asdict(sample)
-    d["project_id"] = project_id
-    values = [json.dumps(d[c]) if c in _JSON_COLS and d[c] is not None else d[c] for c in _INSERT_COLS]
-    placeholders = ", ".join("?" for _ in _INSERT_COLS)
-    (sid,) = con.execute(
-        f"INSERT INTO samples ({', '.join(_INSERT_COLS)}) VALUES ({placeholders}) RETURNING id",
-        values,
-    ).fetchone()
-    return sid
-
-
-def write_scores(con: duckdb.DuckDBPyConnection, sample_id: int, scores: Sequence[Score]) -> None:
-    if not scores:
-        return
-    con.executemany(
-        "INSERT OR REPLACE INTO scores (sample_id, scorer, scorer_version, metric, value, details)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        [
-            (sample_id, s.scorer, s.scorer_version, s.metric, s.value,
-             json.dumps(s.details) if s.details is not None else None)
-            for s in scores
-        ],
-    )
-
-
-def set_flags(con: duckdb.DuckDBPyConnection, sample_id: int, scorer: str, flags: dict[str, Any]) -> None:
-    """Replace the flags one scorer set on a sample (a re-score can clear a flag)."""
-    con.execute("DELETE FROM flags WHERE sample_id = ? AND scorer = ?", [sample_id, scorer])
-    if flags:
-        con.executemany(
-            "INSERT OR REPLACE INTO flags (sample_id, flag, scorer, details) VALUES (?, ?, ?, ?)",
-            [(sample_id, f, scorer, json.dumps(d)) for f, d in flags.items()],
-        )
+    quality.add_flags(con, flagged)
 
 
 def count(con: duckdb.DuckDBPyConnection, project_id: int, status: str | None = None) -> int:
