@@ -1,14 +1,17 @@
 """Generate: pick a mode and its inputs, read (or reword) the prompts, see the budget, start a run."""
 
+import json
 import re
 
 import streamlit as st
 from pydantic import ValidationError
 
-from lumina import jobs, prompts
-from lumina.generate import MODE_HELP, MODES, templates_for
+from lumina import jobs
+from lumina.generate import MODES, get_mode, templates_for
+from lumina.generate import options as mode_options
+from lumina.generate.inputs import input_kind
 from lumina.generate.launch import available_inputs, estimate_generation, start_generation
-from lumina.generate.params import EVOLVE_OPERATIONS, SAMPLE_STATUSES, GenerateParams
+from lumina.generate.params import GenerateParams
 from lumina.projects import set_teacher_options, taxonomy_of, update_project
 from lumina.teachers import GenParams, options
 from lumina.teachers.probe import ProbeResult, test_connection
@@ -72,23 +75,19 @@ with st.expander(f"Teacher: {ui.inline_code(project.teacher)}"):
 have: dict[str, int] = {}
 with ui.show_errors():
     have = available_inputs(project.name)
-INPUT_WORDS = {"taxonomy": "taxonomy leaves", "seeded": "seed tasks", "regenerate": "prompts",
-               "grounded": "passages", "evolve": "samples"}
-IMPORT_KIND = {"seeded": "seeds", "regenerate": "prompts", "grounded": "documents"}
-mode = st.radio("Mode", list(MODES), horizontal=True, key="gen_mode",
-                format_func=lambda m: f"{m} ({have.get(m, 0)} {INPUT_WORDS.get(m, 'inputs')})")
-st.caption(MODE_HELP.get(mode, ""))
+mode = st.radio("Mode", MODES.names(), horizontal=True, key="gen_mode",
+                format_func=lambda m: f"{m} ({have.get(m, 0)} {input_kind(get_mode(m)).words})")
+chosen = get_mode(mode)
+inputs = input_kind(chosen)
+st.caption(chosen.help)
 
-if mode in IMPORT_KIND:
-    kind = IMPORT_KIND[mode]
+if inputs.import_as:
+    kind = inputs.import_as
     if not have.get(mode):
-        st.info(f"No {INPUT_WORDS[mode]} yet: import {kind} below, or from a terminal with "
+        st.info(f"No {inputs.words} yet: import {kind} below, or from a terminal with "
                 f"{ui.inline_code(f'lumina import {project.name} FILE --as {kind}')}.", icon=":material/upload_file:")
     import_box(project.name, kind, key=f"gen_import_{kind}")
-elif mode == "evolve":
-    if not have.get("evolve"):
-        st.info("No samples to evolve yet: generate or import some first.", icon=":material/info:")
-elif mode == "taxonomy":
+elif inputs.name == "taxonomy":
     tree = taxonomy_of(project)
     if tree is None:
         st.warning("This project has no taxonomy yet: build one on the Taxonomy page (by hand, from an "
@@ -102,6 +101,8 @@ elif mode == "taxonomy":
                         "**Difficulty:** " + ", ".join(map(ui.escape_inline, tree.difficulty))
                         + ("  \n**Personas:** " + ", ".join(map(ui.escape_inline, tree.personas)) if tree.personas else ""))
             st.page_link("pages/taxonomy.py", label="Edit on the Taxonomy page", icon=":material/edit:")
+elif not have.get(mode):
+    st.info(f"No {inputs.words} yet: generate or import some first.", icon=":material/info:")
 
 # ---------------------------------------------------------------- prompt templates
 
@@ -113,6 +114,56 @@ with ui.show_errors():
             ui.template_editor(project.name, t)
 
 # ---------------------------------------------------------------- settings
+
+
+def render_options(mode) -> tuple[bool, dict]:
+    """The mode's own settings, one widget per field of its Options model: (all readable, values).
+    Validation stays with the model; a value that cannot even be read is reported here."""
+    specs = mode_options.fields(mode.Options)
+    if not specs:
+        return True, {}
+    ok, values = True, {}
+    cols = st.columns(min(len(specs), 3))
+    for i, f in enumerate(specs):
+        col = cols[i % len(cols)]
+        key = f"gen_{f.key}"
+        if f.kind in ("int", "float"):
+            values[f.name] = ui.number_field(mode.Options, f.name, f.default, f.label, container=col, key=key)
+        elif f.kind == "bool":
+            values[f.name] = col.checkbox(f.label, bool(f.default), key=key, help=f.help)
+        elif f.kind == "multi":
+            default = list(f.default or [])
+            values[f.name] = col.multiselect(f.label, list(dict.fromkeys([*f.choices, *default])), default=default,
+                                             key=key, accept_new_options=f.allow_new, help=f.help)
+        elif f.kind == "choice":
+            blank = [f.none_label or "(none)"] if f.optional else []
+            picked = col.selectbox(f.label, [*blank, *f.choices], key=key, help=f.help,
+                                   index=([*blank, *f.choices].index(f.default) if f.default in f.choices else 0))
+            values[f.name] = None if blank and picked == blank[0] else picked
+        elif f.kind == "text":
+            text = col.text_input(f.label, f.default or "", key=key, help=f.help, placeholder=f.placeholder)
+            values[f.name] = None if f.optional and not text.strip() else text
+        elif f.kind == "int_list":
+            text = col.text_input(f.label, key=key, help=f.help, placeholder=f.placeholder)
+            if text.strip():
+                try:
+                    values[f.name] = [int(x) for x in re.split(r"[,;\s]+", text.strip()) if x]
+                except ValueError:
+                    st.error(ui.escape_inline(f"{f.noun} are whole numbers separated by commas."),
+                             icon=":material/error:")
+                    values[f.name] = []
+            elif not f.optional:
+                values[f.name] = []
+        else:  # anything else: JSON, read by the model
+            text = col.text_area(f.label, json.dumps(f.default), key=key, help=f.help)
+            try:
+                values[f.name] = json.loads(text)
+            except ValueError:
+                st.error(ui.escape_inline(f"{f.label}: not valid JSON."), icon=":material/error:")
+                ok = False
+    return ok, values
+
+
 d = GenerateParams()
 st.subheader("New run")
 c1, c2, c3, c4 = st.columns(4)
@@ -120,38 +171,11 @@ n = ui.number_field(GenerateParams, "n", d.n, "Samples", container=c1, key="gen_
 seed = ui.number_field(GenerateParams, "seed", d.seed, "Seed", container=c2, key="gen_seed")
 batch = ui.number_field(GenerateParams, "batch_size", d.batch_size, "Batch size", container=c3, key="gen_batch")
 retries = ui.number_field(GenerateParams, "retries", d.retries, "Retries", container=c4, key="gen_retries")
-extra: dict = {}
-if mode == "seeded":
-    extra["seed_examples"] = ui.number_field(GenerateParams, "seed_examples", d.seed_examples,
-                                             "Seed tasks shown per new task", key="gen_seed_examples")
-if mode == "regenerate":
-    extra["max_turns"] = ui.number_field(GenerateParams, "max_turns", d.max_turns, "Turns to regenerate",
-                                         key="gen_max_turns")
-if mode == "grounded":
-    g1, g2 = st.columns([3, 1])
-    extra["question_types"] = g1.multiselect(
-        "Question types", list(d.question_types), default=list(d.question_types), key="gen_qtypes",
-        accept_new_options=True, help=GenerateParams.model_fields["question_types"].description)
-    extra["show_reasoning"] = g2.toggle("Show reasoning in answers", d.show_reasoning, key="gen_show_reasoning",
-                                        help=GenerateParams.model_fields["show_reasoning"].description)
-if mode == "evolve":
-    e1, e2, e3 = st.columns([2, 1, 2])
-    extra["operations"] = e1.multiselect("Operations", list(EVOLVE_OPERATIONS), default=list(EVOLVE_OPERATIONS),
-                                         key="gen_ops", help=GenerateParams.model_fields["operations"].description)
-    status = e2.selectbox("Samples", ["all", *SAMPLE_STATUSES], key="gen_src_status",
-                          help=GenerateParams.model_fields["source_status"].description)
-    ids_text = e3.text_input("Only these sample ids", key="gen_src_ids", placeholder="e.g. 3, 8, 12 (blank: all)")
-    extra["source_status"] = None if status == "all" else status
-    if ids_text.strip():
-        try:
-            extra["source_ids"] = [int(x) for x in re.split(r"[,;\s]+", ids_text.strip()) if x]
-        except ValueError:
-            st.error("Sample ids are whole numbers separated by commas.", icon=":material/error:")
-            extra["source_ids"] = []
+options_ok, extra = render_options(chosen)
 
 i_col, a_col = st.columns(2)
 with i_col:
-    st.markdown("**Instruction step**" if mode != "regenerate" else "**Instruction step** (not used)")
+    st.markdown("**Instruction step**" if "instruction" in chosen.teacher_steps else "**Instruction step** (not used)")
     i_tok = ui.number_field(GenParams, "max_tokens", d.instruction_params.max_tokens, "Max tokens", key="gen_i_tokens")
     i_temp = ui.number_field(GenParams, "temperature", d.instruction_params.temperature, "Temperature",
                              key="gen_i_temp")
@@ -165,17 +189,26 @@ with a_col:
                               help=GenerateParams.model_fields["answer_teacher"].description)
 
 params = None
+problems: list[dict] = []
+options: dict | None = None
 try:
-    params = GenerateParams(
+    options = chosen.Options.model_validate(extra).model_dump(mode="json")
+except ValidationError as exc:
+    problems += exc.errors()
+try:
+    common = GenerateParams(
         mode=mode, n=n, seed=seed, batch_size=batch, retries=retries,
         instruction_teacher=i_teacher.strip() or None, answer_teacher=a_teacher.strip() or None,
         instruction_params=GenParams(max_tokens=i_tok, temperature=i_temp),
-        answer_params=GenParams(max_tokens=a_tok, temperature=a_temp), **extra,
+        answer_params=GenParams(max_tokens=a_tok, temperature=a_temp),
     )
+    if options is not None and options_ok:
+        params = common.model_copy(update={"options": options})
 except ValidationError as exc:
-    for err in exc.errors():
-        where = ".".join(map(str, err["loc"])) or "settings"
-        st.error(ui.escape_inline(f"{where}: {err['msg']}"), icon=":material/error:")
+    problems += exc.errors()
+for err in problems:
+    where = ".".join(map(str, err["loc"])) or "settings"
+    st.error(ui.escape_inline(f"{where}: {err['msg']}"), icon=":material/error:")
 
 # ---------------------------------------------------------------- budget guard and launch
 if params is not None:

@@ -10,6 +10,7 @@ from lumina.generate.base import ModeContext
 from lumina.generate.launch import start_generation
 from lumina.generate.novelty import CopyDetector, normalise
 from lumina.generate.params import GenerateParams
+from lumina.generate.modes.grounded import QUESTION_TYPES
 from lumina.generate.modes.seeded import SeededMode
 from lumina.projects import create_project, get
 from lumina.records import JobItem
@@ -176,7 +177,7 @@ def test_grounded_mode_from_imported_documents(tmp_path, bundled_model_dir):
                                                  "reaching 1,642 metres at its deepest point.")
         user, answer = r["messages"][0]["content"], r["messages"][1]["content"]
         assert user.startswith(r["context"]) and user.endswith(r["instruction"])  # passage, then question
-        assert "Answer:" in answer and r["task_type"] in GenerateParams().question_types
+        assert "Answer:" in answer and r["task_type"] in QUESTION_TYPES
         assert ("uncited" in r["flags"]) == (not r["raw"]["citation_found"])
         assert "heuristics.context_overlap" in r["scores"]
         assert r["template"] == "grounded/question@v1,grounded/answer@v1,grounded/user@v1,grounded/response@v1"
@@ -257,7 +258,7 @@ def test_grounded_citations_are_checked_and_flagged(tmp_path):
 def test_plans_rotate_question_types_and_operations_over_rounds(tmp_path):
     from lumina.generate.modes.evolve import EvolveMode
     from lumina.generate.modes.grounded import GroundedMode
-    from lumina.generate.params import EVOLVE_OPERATIONS, QUESTION_TYPES
+    from lumina.generate.modes.evolve import EVOLVE_OPERATIONS
 
     create_project("rot", teacher=TEACHER, check_reachable=False)
     with connect() as con:

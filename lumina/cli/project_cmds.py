@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from typer.core import TyperCommand
 
 from lumina.cli.common import echo_json, err, job_line, wait_and_report
 
@@ -64,16 +65,66 @@ def list_(json_out: bool = typer.Option(False, "--json")) -> None:
         err("no projects yet: `lumina project create NAME --taxonomy FILE` or `lumina demo`")
 
 
-_OPTION_OF = {"source_status": "from-status", "source_ids": "from-ids", "show_reasoning": "no-reasoning"}
+# The per-mode flags of earlier versions, each setting one mode option: scripts use them, so they
+# stay. A new mode's settings are only reachable through --option KEY=VALUE.
+_LEGACY_FLAGS = {"seed_examples": "--seed-examples", "max_turns": "--max-turns",
+                 "question_types": "--question-types", "show_reasoning": "--no-reasoning",
+                 "operations": "--operations", "source_ids": "--from-ids", "source_status": "--from-status"}
 
 
 def _csv(value: Optional[str]) -> Optional[list[str]]:
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
 
+def generate_epilog() -> str:
+    """Each mode and its options, from their Options models (built only when help is shown)."""
+    from lumina.errors import LuminaError
+
+    paragraphs = ["Modes, and the settings each takes with --option KEY=VALUE (repeatable; a value is JSON "
+                  "or plain text, a list may be comma-separated):"]
+    try:
+        from lumina.generate import MODES
+        from lumina.generate.options import help_lines
+
+        for mode in MODES:
+            paragraphs.append(f"{mode.name}: {mode.help}")
+            paragraphs += [f"    --option {line}" for line in help_lines(mode)] or ["    (no options)"]
+    except LuminaError as exc:  # a broken plugin must not hide the help
+        paragraphs.append(f"(the modes could not be listed: {exc})")
+    return "\n\n".join(paragraphs)
+
+
+class GenerateCommand(TyperCommand):
+    """`lumina generate`, whose help lists the modes' options: read when help is shown, so no
+    other command pays for importing the modes (or a plugin)."""
+
+    def format_help(self, ctx, formatter) -> None:
+        self.epilog = generate_epilog()
+        return super().format_help(ctx, formatter)
+
+
+def _mode_options(mode, legacy: dict, assignments: list[str]) -> dict:
+    """The mode's settings from the legacy flags and --option, validated by its Options model."""
+    from pydantic import ValidationError
+
+    from lumina.errors import InvalidInputError
+    from lumina.generate.options import first_error, parse_assignments
+
+    # A flag of another mode is ignored, as it always was; --option is checked strictly.
+    given = {k: v for k, v in legacy.items() if k in mode.Options.model_fields}
+    assigned = parse_assignments(mode.name, mode.Options, assignments)
+    try:
+        return mode.Options.model_validate({**given, **assigned}).model_dump(mode="json")
+    except ValidationError as exc:
+        key, msg = first_error(exc)
+        flag = _LEGACY_FLAGS[key] if key in given and key not in assigned else f"--option {key}"
+        raise InvalidInputError(f"{flag}: {msg}") from None
+
+
 def generate(
     name: str = typer.Argument(..., help="project"),
-    mode: str = typer.Option("taxonomy", help="taxonomy|seeded|regenerate|grounded|evolve"),
+    mode: str = typer.Option("taxonomy", help="generation mode (taxonomy, seeded, regenerate, grounded, evolve, "
+                                              "or a plugin's: listed below)"),
     n: int = typer.Option(8, help="samples to generate"),
     seed: int = typer.Option(0),
     batch_size: int = typer.Option(16),
@@ -83,8 +134,10 @@ def generate(
     answer_tokens: Optional[int] = typer.Option(None, help="max tokens of an answer"),
     instruction_temperature: Optional[float] = typer.Option(None, help="sampling temperature of instructions"),
     answer_temperature: Optional[float] = typer.Option(None, help="sampling temperature of answers"),
-    seed_examples: int = typer.Option(3, help="seeded: seed tasks shown per new task"),
-    max_turns: int = typer.Option(3, help="regenerate: user turns answered per conversation"),
+    option: Optional[list[str]] = typer.Option(None, "--option", metavar="KEY=VALUE",
+                                               help="a setting of the mode (repeatable): see the list below"),
+    seed_examples: Optional[int] = typer.Option(None, help="seeded: seed tasks shown per new task"),
+    max_turns: Optional[int] = typer.Option(None, help="regenerate: user turns answered per conversation"),
     question_types: Optional[str] = typer.Option(None, help="grounded: comma-separated kinds of question"),
     no_reasoning: bool = typer.Option(False, "--no-reasoning", help="grounded: answers without the shown reasoning"),
     operations: Optional[str] = typer.Option(None, help="evolve: comma-separated deepen,constraints,concretise,reasoning,broaden"),
@@ -98,20 +151,23 @@ def generate(
     from pydantic import ValidationError
 
     from lumina.errors import InvalidInputError
+    from lumina.generate import get_mode
     from lumina.generate.launch import estimate_generation, start_generation
     from lumina.generate.params import GenerateParams
 
-    fields = dict(mode=mode, n=n, seed=seed, batch_size=batch_size, instruction_teacher=instruction_teacher,
-                  answer_teacher=answer_teacher, seed_examples=seed_examples, max_turns=max_turns,
-                  show_reasoning=not no_reasoning, source_status=from_status)
-    for key, value in (("question_types", _csv(question_types)), ("operations", _csv(operations))):
-        if value is not None:
-            fields[key] = value
+    found = get_mode(mode)
+    legacy = {k: v for k, v in (("seed_examples", seed_examples), ("max_turns", max_turns),
+                                ("question_types", _csv(question_types)), ("operations", _csv(operations)),
+                                ("source_status", from_status)) if v is not None}
+    if no_reasoning:
+        legacy["show_reasoning"] = False
     if from_ids:
         try:
-            fields["source_ids"] = [int(x) for x in _csv(from_ids) or []]
+            legacy["source_ids"] = [int(x) for x in _csv(from_ids) or []]
         except ValueError:
             raise InvalidInputError(f"--from-ids: '{from_ids}' is not a comma-separated list of sample ids.") from None
+    fields = dict(mode=found.name, n=n, seed=seed, batch_size=batch_size, instruction_teacher=instruction_teacher,
+                  answer_teacher=answer_teacher, options=_mode_options(found, legacy, option or []))
     try:
         params = GenerateParams(**fields)
         for step, tokens, temp in (("instruction_params", instruction_tokens, instruction_temperature),
@@ -123,8 +179,7 @@ def generate(
     except ValidationError as exc:
         first = exc.errors()[0]
         where = str(first["loc"][-1]) if first["loc"] else "settings"
-        where = _OPTION_OF.get(where, where.replace("_", "-"))
-        raise InvalidInputError(f"--{where}: {first['msg']}") from None
+        raise InvalidInputError(f"--{where.replace('_', '-')}: {first['msg']}") from None
     if dry_run:
         from lumina.generate.launch import validate_generation
 
@@ -143,6 +198,9 @@ def generate(
             typer.echo(job.id)
         return
     raise typer.Exit(wait_and_report(job.id, json_out))
+
+
+generate.command_cls = GenerateCommand  # read where the command is registered (lumina/cli/__init__.py)
 
 
 def estimate_line(est) -> str:

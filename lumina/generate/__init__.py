@@ -1,48 +1,41 @@
-"""Generation modes behind one seam, and the shared resumable loop that runs them."""
+"""Generation modes behind one seam, and the shared resumable loop that runs them.
+
+``MODES`` holds every mode: the modules of ``lumina.generate.modes`` and any plugin (see
+``lumina.plugins``). Each declares itself on a ``GenerationMode`` subclass (``base.py``).
+"""
 
 from __future__ import annotations
 
-import importlib
+from lumina.plugins import Registry
 
-from lumina.errors import InvalidInputError
 
-# name -> "module:Class"; built-ins register through the same table as anything added later.
-MODES: dict[str, str] = {
-    "taxonomy": "lumina.generate.modes.taxonomy:TaxonomyMode",
-    "seeded": "lumina.generate.modes.seeded:SeededMode",
-    "regenerate": "lumina.generate.modes.regenerate:RegenerateMode",
-    "grounded": "lumina.generate.modes.grounded:GroundedMode",
-    "evolve": "lumina.generate.modes.evolve:EvolveMode",
-}
+class _ModeRegistry(Registry):
+    """Lists modes by their ``position`` (the built-ins in the order the docs introduce them),
+    then as registered, not in the import order of their files."""
 
-# What each mode does, and which prompt templates (mode, step) it uses: shown on the Generate page.
-MODE_HELP: dict[str, str] = {
-    "taxonomy": "For each leaf × task type × difficulty (× persona) of the taxonomy: an instruction, then its answer.",
-    "seeded": "Self-instruct from imported seed tasks: new tasks in their domain and style (never a copy), then answers.",
-    "regenerate": "Keep imported prompts (single- or multi-turn); the teacher writes every response anew, turn by turn.",
-    "grounded": "Questions about passages of imported documents, answered from the passage with the reasoning "
-                "and a quoted piece of evidence shown; the passage stays as context.",
-    "evolve": "Evol-Instruct: rewrite chosen samples into harder or broader variants (deepen, add constraints, "
-              "concretise, more reasoning, broaden), then answer them; failed evolutions are dropped with a reason.",
-}
-MODE_TEMPLATES: dict[str, list[tuple[str, str]]] = {
-    "taxonomy": [("taxonomy", "instruction"), ("taxonomy", "answer")],
-    "seeded": [("seeded", "instruction"), ("seeded", "answer")],
-    "regenerate": [("regenerate", "system")],
-    "grounded": [("grounded", "question"), ("grounded", "answer"), ("grounded", "user"), ("grounded", "response")],
-    "evolve": [("evolve", "instruction")],
-}
+    def __iter__(self):
+        return iter(sorted(super().__iter__(), key=lambda m: getattr(m, "position", 1000)))
+
+    def names(self) -> list[str]:
+        return [m.name for m in self]
+
+
+MODES: Registry = _ModeRegistry("generation mode", "lumina.generate.modes")
+
+
+def get_mode(name: str):
+    """The registered mode (``InvalidInputError`` naming the available ones if unknown)."""
+    return MODES.get(name)
+
+
+def find_mode(name: object):
+    """The registered mode, or None for an unknown name (a plugin that fails to import still raises)."""
+    return MODES.get(name) if isinstance(name, str) and name in MODES else None
 
 
 def templates_for(mode: str, project_id: int | None = None):
     """The templates a mode's jobs would use for this project (its overrides included)."""
     from lumina import prompts
 
-    return [prompts.for_project(project_id, m, step) for m, step in MODE_TEMPLATES.get(mode, [])]
-
-
-def get_mode(name: str):
-    if name not in MODES:
-        raise InvalidInputError(f"Unknown generation mode '{name}' (available: {', '.join(MODES)}).")
-    module_name, _, cls = MODES[name].partition(":")
-    return getattr(importlib.import_module(module_name), cls)()
+    found = find_mode(mode)
+    return [prompts.for_project(project_id, m, step) for m, step in (found.templates if found else [])]

@@ -38,11 +38,10 @@ class Estimate:
 
 
 def calls_per_sample(params: GenerateParams) -> list[int]:
-    """The token limit of each teacher call one sample needs (retries not counted)."""
-    i, a = params.instruction_params.max_tokens, params.answer_params.max_tokens
-    if params.mode == "regenerate":
-        return [a] * params.max_turns
-    return [i, a]
+    """The token limit of each teacher call one sample needs (retries not counted): the mode's say."""
+    from lumina.generate import get_mode
+
+    return get_mode(params.mode).calls_per_sample(params)
 
 
 def estimate(project: Project, params: GenerateParams) -> Estimate:

@@ -17,9 +17,7 @@ def validate_generation(project_name: str, params: GenerateParams) -> None:
     mode = get_mode(params.mode)  # unknown / unavailable modes fail here, before a worker starts
     with connect() as con:
         nodes = store_projects.nodes(con, project.id)
-    # A one-item dry plan surfaces missing inputs (no taxonomy, no seeds, no prompts) now,
-    # as a one-line error, instead of as a failed job a minute later.
-    mode.plan(project, params.model_copy(update={"n": 1}), nodes)
+    mode.check_inputs(project, params, nodes)  # missing inputs: a one-line error now, not a failed job
     for spec in (params.instruction_teacher, params.answer_teacher):
         if spec:
             check_teacher(spec)
@@ -39,17 +37,16 @@ def estimate_generation(project_name: str, params: GenerateParams):
 
 
 def available_inputs(project_name: str) -> dict[str, int]:
-    """What each mode has to work from: taxonomy leaves, seed tasks, prompts, passages, samples."""
-    from lumina.taxonomy import tree as tx
-    from lumina.store import inputs as store_inputs
-
-    from lumina.store import samples as store_samples
+    """How much each mode has to work from (taxonomy leaves, seed tasks, ...), by mode name."""
+    from lumina.generate import MODES
+    from lumina.generate.inputs import input_kind
 
     project = get(project_name)
+    counts: dict[str, int] = {}
     with connect() as con:
         nodes = store_projects.nodes(con, project.id)
-        have = {kind: store_inputs.count(con, project.id, kind) for kind in ("seed", "prompt", "chunk")}
-        samples_n = store_samples.count(con, project.id)
-    leaves = len(tx.from_store(project.taxonomy, nodes).leaves()) if nodes else 0
-    return {"taxonomy": leaves, "seeded": have["seed"], "regenerate": have["prompt"],
-            "grounded": have["chunk"], "evolve": samples_n}
+        for mode in MODES:
+            kind = input_kind(mode)
+            if kind.name not in counts:
+                counts[kind.name] = kind.count(con, project, nodes)
+    return {mode.name: counts[input_kind(mode).name] for mode in MODES}

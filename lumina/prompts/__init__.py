@@ -1,4 +1,5 @@
-"""Prompt templates: Jinja files under ``lumina/templates/<mode>/<step>.v<N>.jinja``.
+"""Prompt templates: Jinja files under ``lumina/templates/<mode>/<step>.v<N>.jinja`` (a plugin
+mode's own under the ``templates_dir`` it declares, laid out the same way).
 
 A template's identity is ``<mode>/<step>@v<N>``; that string is recorded on every sample it
 produced. A new wording is a new file with the next version number; old files stay so every
@@ -21,7 +22,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator, Mapping
 
 from lumina import access
 from lumina.errors import InvalidInputError, NotFoundError
@@ -164,13 +165,28 @@ def _first(exc: BaseException) -> str:
     return (str(exc).splitlines() or [type(exc).__name__])[0][:160]
 
 
+def _folders(group: str) -> list[Path]:
+    """Where a template group's files are: ``lumina/templates/<group>``, else the templates folder
+    a plugin mode declares (``GenerationMode.templates_dir``); a plugin cannot shadow a built-in."""
+    builtin = TEMPLATES_DIR / group
+    if builtin.is_dir():
+        return [builtin]
+    return [root / group for root in _plugin_roots() if (root / group).is_dir()]
+
+
+def _plugin_roots() -> list[Path]:
+    from lumina.generate import MODES  # here, not above: the modes import this module
+
+    return list(dict.fromkeys(Path(m.templates_dir) for m in MODES if getattr(m, "templates_dir", None)))
+
+
 def versions(mode: str, step: str) -> list[Template]:
-    folder = TEMPLATES_DIR / mode
     out = []
-    for f in sorted(folder.glob(f"{step}.v*.jinja")):
-        m = _NAME.match(f.name)
-        if m:
-            out.append(Template(mode, step, int(m.group("version")), f.read_text(encoding="utf-8")))
+    for folder in _folders(mode)[:1]:
+        for f in sorted(folder.glob(f"{step}.v*.jinja")):
+            m = _NAME.match(f.name)
+            if m:
+                out.append(Template(mode, step, int(m.group("version")), f.read_text(encoding="utf-8")))
     return sorted(out, key=lambda t: t.version)
 
 
@@ -182,44 +198,57 @@ def latest(mode: str, step: str) -> Template:
 
 
 def all_templates() -> list[Template]:
+    groups = [p.name for p in TEMPLATES_DIR.iterdir() if p.is_dir()]
+    groups += [p.name for root in _plugin_roots() if root.is_dir() for p in root.iterdir() if p.is_dir()]
     out = []
-    for folder in sorted(p for p in TEMPLATES_DIR.iterdir() if p.is_dir()):
+    for group in sorted(set(groups)):
+        folder = _folders(group)[0]
         steps = {(_NAME.match(f.name) or [None, None])[1] for f in folder.glob("*.jinja")}
         for step in sorted(s for s in steps if s):
-            out.extend(versions(folder.name, step))
+            out.extend(versions(group, step))
     return out
 
 
 # The variables each step renders its template with, as an example (or several, where a value
 # may be missing): overrides are checked against each before they are saved; the Generate page
-# shows the variable names.
-EXAMPLE_CONTEXT: dict[str, dict[str, Any] | list[dict[str, Any]]] = {
-    "taxonomy/instruction": [{"topic": "Optics", "path": "Physics > Optics", "description": "light, lenses",
-                              "task_type": "explanation", "difficulty": "beginner", "persona": None},
-                             {"topic": "Optics", "path": "Physics > Optics", "description": None,
-                              "task_type": "explanation", "difficulty": "beginner", "persona": "a teenager"}],
-    "taxonomy/answer": {"difficulty": "beginner"},
-    "seeded/instruction": {"examples": ["What is the capital of Australia?", "Who wrote Emma?"]},
-    "seeded/answer": {},
-    "regenerate/system": {},
+# shows the variable names. A generation mode declares its own templates' examples
+# (``GenerationMode.examples``); the templates of other steps are listed here.
+_EXAMPLES: dict[str, dict[str, Any] | list[dict[str, Any]]] = {
     "expand/subtopics": [{"taxonomy": "Everyday science", "path": "Physics", "topic": "Physics",
                           "description": "how the world moves", "n": 5, "existing": ["Optics"]},
                          {"taxonomy": "Everyday science", "path": None, "topic": None,  # top-level subjects
                           "description": None, "n": 5, "existing": []}],
-    "grounded/question": {"passage": "The Nile is about 6,650 km long.", "title": "rivers.txt",
-                          "question_type": "factual"},
-    "grounded/answer": {"passage": "The Nile is about 6,650 km long.", "question": "How long is the Nile?"},
-    "grounded/user": {"passage": "The Nile is about 6,650 km long.", "question": "How long is the Nile?",
-                      "title": "rivers.txt"},
-    "grounded/response": {"reasoning": "The passage gives the length.", "evidence": "about 6,650 km long",
-                          "answer": "About 6,650 km."},
-    "evolve/instruction": {"instruction": "Explain photosynthesis.", "response": "Plants turn light into sugar.",
-                           "operation": "deepen"},
     "judge/rubric": {"instruction": "Explain photosynthesis.", "response": "Plants turn light into sugar."},
     "judge/contamination": {"sample": "How long is the Nile river?", "eval_item": "What is the length of the Nile?"},
     "judge_pairwise/verdict": {"question": "Why is the sky blue?", "response_1": "Rayleigh scattering.",
                                "response_2": "Because of the ocean."},
 }
+
+
+class _ExampleContext(Mapping):
+    """``_EXAMPLES`` plus every generation mode's own, read when asked (plugins may load late)."""
+
+    def _merged(self) -> dict[str, Any]:
+        from lumina.generate import MODES
+
+        merged = dict(_EXAMPLES)
+        for mode in MODES:
+            merged.update(getattr(mode, "examples", None) or {})
+        return merged
+
+    def __getitem__(self, key: str):
+        if key in _EXAMPLES:  # no need to load the modes for a judge's template
+            return _EXAMPLES[key]
+        return self._merged()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._merged())
+
+    def __len__(self) -> int:
+        return len(self._merged())
+
+
+EXAMPLE_CONTEXT: Mapping[str, dict[str, Any] | list[dict[str, Any]]] = _ExampleContext()
 
 
 def check(mode: str, step: str, source: str) -> None:

@@ -16,10 +16,13 @@ from __future__ import annotations
 import random
 import re
 
+from pydantic import Field, field_validator
+
 from lumina.errors import InvalidInputError
-from lumina.generate.base import ItemOutcome, ModeContext, item_seed
+from lumina.generate import MODES
+from lumina.generate.base import GenerationMode, ItemOutcome, ModeContext, NoOptions, item_seed
 from lumina.generate.novelty import normalise
-from lumina.generate.params import GenerateParams
+from lumina.generate.params import SAMPLE_STATUSES, GenerateParams
 from lumina.generate.steps import Draft, answer_drafts
 from lumina.generate.modes.taxonomy import instruction_schema
 from lumina.quality import heuristics
@@ -30,6 +33,8 @@ from lumina.teachers.base import ChatRequest
 from lumina.teachers.postprocess import split_reasoning
 from lumina.teachers.structured import chat_structured
 
+# Evol-Instruct's in-depth operations plus its in-breadth one (Xu et al., WizardLM).
+EVOLVE_OPERATIONS = ("deepen", "constraints", "concretise", "reasoning", "broaden")
 UNCHANGED_SHARE = 0.9  # of the rewrite's word trigrams found in the parent
 _LEAK = re.compile(r"#\s*(?:given|rewritten|created|new)\s+(?:prompt|instruction)\s*#|"
                    r"\b(?:rewritten|original|given) (?:prompt|instruction)\b|\{\s*\"instruction\"",
@@ -72,32 +77,69 @@ def answer_dropped(answer: str) -> str | None:
     return None
 
 
-class EvolveMode:
-    name = "evolve"
+class EvolveOptions(NoOptions):
+    operations: list[str] = Field(default_factory=lambda: list(EVOLVE_OPERATIONS), min_length=1,
+                                  description="how instructions are made harder, in turn",
+                                  json_schema_extra={"label": "Operations", "key": "ops",
+                                                     "choices": list(EVOLVE_OPERATIONS)})
+    source_status: str | None = Field(None, description="only samples of this status",
+                                      json_schema_extra={"label": "Samples", "key": "src_status",
+                                                         "choices": list(SAMPLE_STATUSES), "none_label": "all"})
+    source_ids: list[int] | None = Field(None, title="Sample ids", description="the samples to evolve (default: all)",
+                                         json_schema_extra={"label": "Only these sample ids", "key": "src_ids",
+                                                            "placeholder": "e.g. 3, 8, 12 (blank: all)"})
 
-    def _parents(self, project: Project, params: GenerateParams) -> list[int]:
+    @field_validator("operations")
+    @classmethod
+    def _known_operations(cls, v: list[str]) -> list[str]:
+        bad = [o for o in v if o not in EVOLVE_OPERATIONS]
+        if bad:
+            raise ValueError(f"unknown operation(s) {', '.join(bad)}; use {', '.join(EVOLVE_OPERATIONS)}")
+        return v
+
+    @field_validator("source_status")
+    @classmethod
+    def _known_status(cls, v: str | None) -> str | None:
+        if v is not None and v not in SAMPLE_STATUSES:
+            raise ValueError(f"status must be one of {', '.join(SAMPLE_STATUSES)}")
+        return v
+
+
+class EvolveMode(GenerationMode):
+    name = "evolve"
+    position = 4
+    help = ("Evol-Instruct: rewrite chosen samples into harder or broader variants (deepen, add constraints, "
+            "concretise, more reasoning, broaden), then answer them; failed evolutions are dropped with a reason.")
+    templates = [("evolve", "instruction")]
+    inputs = "samples"
+    Options = EvolveOptions
+    examples = {"evolve/instruction": {"instruction": "Explain photosynthesis.",
+                                       "response": "Plants turn light into sugar.", "operation": "deepen"}}
+
+    def _parents(self, project: Project, opts: EvolveOptions) -> list[int]:
         with connect() as con:
-            ids = store_samples.select_ids(con, project.id, status=params.source_status, ids=params.source_ids)
+            ids = store_samples.select_ids(con, project.id, status=opts.source_status, ids=opts.source_ids)
         if not ids:
-            which = (f" with status '{params.source_status}'" if params.source_status else "") + \
-                    (" among the given ids" if params.source_ids is not None else "")
+            which = (f" with status '{opts.source_status}'" if opts.source_status else "") + \
+                    (" among the given ids" if opts.source_ids is not None else "")
             raise InvalidInputError(
                 f"Project '{project.name}' has no samples{which} to evolve: generate or import some first."
             )
-        if params.source_ids is not None:
-            missing = sorted(set(params.source_ids) - set(ids))
+        if opts.source_ids is not None:
+            missing = sorted(set(opts.source_ids) - set(ids))
             if missing:
                 shown = ", ".join(map(str, missing[:10])) + (" …" if len(missing) > 10 else "")
                 raise InvalidInputError(f"Samples {shown} are not in project '{project.name}'"
-                                        + (f" with status '{params.source_status}'." if params.source_status else "."))
+                                        + (f" with status '{opts.source_status}'." if opts.source_status else "."))
         return ids
 
     def plan(self, project: Project, params: GenerateParams, project_nodes: list[dict]) -> list[tuple[str, dict]]:
-        parents = self._parents(project, params)
+        opts = self.options_of(params)
+        parents = self._parents(project, opts)
         rng = random.Random(params.seed)
         order = list(parents)
         rng.shuffle(order)
-        ops = list(params.operations)
+        ops = list(opts.operations)
         start = rng.randrange(len(ops))
         # Every parent once before any twice; a parent's next evolution uses the next operation.
         return [
@@ -153,3 +195,6 @@ class EvolveMode:
                 o = ItemOutcome(key, error=f"dropped, {reason}", raw=f"{raw['instruction']}\n---\n{raw['answer']}")
             outcomes[key] = o
         return [outcomes[it.key] for it in items]
+
+
+MODES.register(EvolveMode())

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import random
 
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, Field, create_model, field_validator
 
 from lumina.errors import InvalidInputError
-from lumina.generate.base import ItemOutcome, ModeContext, item_seed
+from lumina.generate import MODES
+from lumina.generate.base import GenerationMode, ItemOutcome, ModeContext, NoOptions, item_seed
 from lumina.generate.novelty import normalise
 from lumina.generate.params import GenerateParams
 from lumina.records import JobItem, NewSample, Project
@@ -26,6 +27,28 @@ from lumina.teachers.postprocess import split_reasoning
 from lumina.teachers.structured import chat_structured
 
 CITATION_MATCH = 0.8  # share of the quote's word trigrams that must occur in the passage
+# DROP-style reading comprehension asks for more than look-ups: mix the kinds of question.
+QUESTION_TYPES = ("factual recall", "multi-step reasoning", "numerical reasoning", "comparison",
+                  "cause and effect")
+
+
+class GroundedOptions(NoOptions):
+    question_types: list[str] = Field(
+        default_factory=lambda: list(QUESTION_TYPES), min_length=1,
+        description="kinds of question asked about each passage, in turn",
+        json_schema_extra={"label": "Question types", "key": "qtypes", "choices": list(QUESTION_TYPES),
+                           "allow_new": True})
+    show_reasoning: bool = Field(True, description="the answer shows its reasoning and evidence "
+                                                   "(chain of thought); off: the final answer only",
+                                 json_schema_extra={"label": "Show reasoning in answers"})
+
+    @field_validator("question_types")
+    @classmethod
+    def _clean_types(cls, v: list[str]) -> list[str]:
+        v = [" ".join(t.split()) for t in v if t and t.strip()]
+        if not v:
+            raise ValueError("give at least one question type")
+        return v
 
 
 class QuestionOut(BaseModel):
@@ -71,8 +94,24 @@ def cited(evidence: str, passage: str) -> bool:
     return bool(grams) and len(grams & _trigrams(passage)) / len(grams) >= CITATION_MATCH
 
 
-class GroundedMode:
+_PASSAGE = "The Nile is about 6,650 km long."
+
+
+class GroundedMode(GenerationMode):
     name = "grounded"
+    position = 3
+    help = ("Questions about passages of imported documents, answered from the passage with the reasoning "
+            "and a quoted piece of evidence shown; the passage stays as context.")
+    templates = [("grounded", "question"), ("grounded", "answer"), ("grounded", "user"), ("grounded", "response")]
+    inputs = "passages"
+    Options = GroundedOptions
+    examples = {
+        "grounded/question": {"passage": _PASSAGE, "title": "rivers.txt", "question_type": "factual"},
+        "grounded/answer": {"passage": _PASSAGE, "question": "How long is the Nile?"},
+        "grounded/user": {"passage": _PASSAGE, "question": "How long is the Nile?", "title": "rivers.txt"},
+        "grounded/response": {"reasoning": "The passage gives the length.", "evidence": "about 6,650 km long",
+                              "answer": "About 6,650 km."},
+    }
 
     def _chunk_ids(self, project: Project) -> list[int]:
         with connect() as con:
@@ -89,7 +128,7 @@ class GroundedMode:
         rng = random.Random(params.seed)
         order = list(ids)
         rng.shuffle(order)
-        types = params.question_types
+        types = self.options_of(params).question_types
         # Every passage once before any twice; each new round asks the next kind of question.
         return [
             (f"{i:07d}", {"chunk_id": order[i % len(order)],
@@ -150,7 +189,7 @@ class GroundedMode:
                 outcomes[it.key] = ItemOutcome(it.key, error="answer: empty after removing reasoning",
                                                raw="\n---\n".join([raw_q, *res.raw]))
                 continue
-            show = ctx.params.show_reasoning
+            show = self.options_of(ctx.params).show_reasoning
             response = t_resp.render(reasoning=reasoning if show else None, evidence=evidence if show else None,
                                      answer=answer.strip())
             user = t_user.render(passage=chunk["text"], question=question, title=chunk["title"])
@@ -172,3 +211,6 @@ class GroundedMode:
                     source=f"document:{chunk['title']}#{chunk['index']}", job_id=ctx.job_id, item_key=it.key,
                 ))
         return [outcomes[it.key] for it in items]
+
+
+MODES.register(GroundedMode())

@@ -7,8 +7,11 @@ of a batch advance one turn at a time, so each turn is one batched teacher call.
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from lumina.errors import InvalidInputError
-from lumina.generate.base import ItemOutcome, ModeContext, item_seed
+from lumina.generate import MODES
+from lumina.generate.base import GenerationMode, ItemOutcome, ModeContext, NoOptions, item_seed
 from lumina.generate.params import GenerateParams
 from lumina.records import JobItem, Message, NewSample, Project
 from lumina.store import connect
@@ -17,8 +20,24 @@ from lumina.teachers.base import ChatRequest
 from lumina.teachers.postprocess import split_reasoning
 
 
-class RegenerateMode:
+class RegenerateOptions(NoOptions):
+    # LuminaSFT regenerated up to 3 turns of multi-turn chats.
+    max_turns: int = Field(3, ge=1, le=50, description="user turns answered per conversation",
+                           json_schema_extra={"label": "Turns to regenerate"})
+
+
+class RegenerateMode(GenerationMode):
     name = "regenerate"
+    position = 2
+    help = "Keep imported prompts (single- or multi-turn); the teacher writes every response anew, turn by turn."
+    templates = [("regenerate", "system")]
+    inputs = "prompts"
+    Options = RegenerateOptions
+    examples = {"regenerate/system": {}}
+    teacher_steps = ("answer",)
+
+    def calls_per_sample(self, params: GenerateParams) -> list[int]:
+        return [params.answer_params.max_tokens] * self.options_of(params).max_turns
 
     def plan(self, project: Project, params: GenerateParams, project_nodes: list[dict]) -> list[tuple[str, dict]]:
         with connect() as con:
@@ -36,7 +55,7 @@ class RegenerateMode:
         t_sys = ctx.template("regenerate", "system")
         default_system = t_sys.render()
         p = ctx.params.answer_params
-        max_turns = ctx.params.max_turns
+        max_turns = self.options_of(ctx.params).max_turns
 
         state = {}
         for it in items:
@@ -92,3 +111,6 @@ class RegenerateMode:
                 raw={"answers": s["raw"], "finish_reason": s["finish"]}, job_id=ctx.job_id, item_key=it.key,
             )))
         return out
+
+
+MODES.register(RegenerateMode())

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import random
 
+from pydantic import Field
+
 from lumina.errors import InvalidInputError
-from lumina.generate.base import ItemOutcome, ModeContext, item_seed
+from lumina.generate import MODES
+from lumina.generate.base import GenerationMode, ItemOutcome, ModeContext, NoOptions, item_seed
 from lumina.generate.novelty import CopyDetector
 from lumina.generate.params import GenerateParams
 from lumina.generate.steps import Draft, answer_drafts
@@ -25,8 +28,22 @@ from lumina.teachers.structured import chat_structured
 MAX_EXAMPLE_CHARS = 1500  # a long seed is shown shortened: the teacher needs its kind, not all of it
 
 
-class SeededMode:
+class SeededOptions(NoOptions):
+    seed_examples: int = Field(3, ge=1, le=20, description="seed tasks shown to the teacher per new task",
+                               json_schema_extra={"label": "Seed tasks shown per new task"})
+
+
+class SeededMode(GenerationMode):
     name = "seeded"
+    position = 1
+    help = "Self-instruct from imported seed tasks: new tasks in their domain and style (never a copy), then answers."
+    templates = [("seeded", "instruction"), ("seeded", "answer")]
+    inputs = "seeds"
+    Options = SeededOptions
+    examples = {
+        "seeded/instruction": {"examples": ["What is the capital of Australia?", "Who wrote Emma?"]},
+        "seeded/answer": {},
+    }
 
     def _seeds(self, project: Project) -> list[tuple[int, dict]]:
         with connect() as con:
@@ -41,7 +58,7 @@ class SeededMode:
     def plan(self, project: Project, params: GenerateParams, project_nodes: list[dict]) -> list[tuple[str, dict]]:
         seeds = self._seeds(project)
         rng = random.Random(params.seed)
-        k = min(params.seed_examples, len(seeds))
+        k = min(self.options_of(params).seed_examples, len(seeds))
         return [
             (f"{i:07d}", {"seed_ids": [sid for sid, _ in rng.sample(seeds, k)],
                           "seed": item_seed(params.seed, i)})
@@ -102,6 +119,9 @@ class SeededMode:
         ]
         outcomes.update(answer_drafts(ctx, drafts, self.name))
         return [outcomes[it.key] for it in items]
+
+
+MODES.register(SeededMode())
 
 
 def _shorten(text: str) -> str:

@@ -6,7 +6,8 @@ from pydantic import BaseModel, Field, create_model
 
 from lumina.taxonomy import tree as tx
 from lumina.errors import InvalidInputError
-from lumina.generate.base import ItemOutcome, ModeContext, item_seed
+from lumina.generate import MODES
+from lumina.generate.base import GenerationMode, ItemOutcome, ModeContext, item_seed
 from lumina.generate.params import GenerateParams
 from lumina.generate.steps import Draft, answer_drafts
 from lumina.records import JobItem, Project
@@ -28,8 +29,19 @@ def instruction_schema(max_tokens: int) -> type[InstructionOut]:
                         instruction=(str, Field(min_length=8, max_length=cap)))
 
 
-class TaxonomyMode:
+class TaxonomyMode(GenerationMode):
     name = "taxonomy"
+    position = 0
+    help = "For each leaf × task type × difficulty (× persona) of the taxonomy: an instruction, then its answer."
+    templates = [("taxonomy", "instruction"), ("taxonomy", "answer")]
+    inputs = "taxonomy"
+    examples = {
+        "taxonomy/instruction": [{"topic": "Optics", "path": "Physics > Optics", "description": "light, lenses",
+                                  "task_type": "explanation", "difficulty": "beginner", "persona": None},
+                                 {"topic": "Optics", "path": "Physics > Optics", "description": None,
+                                  "task_type": "explanation", "difficulty": "beginner", "persona": "a teenager"}],
+        "taxonomy/answer": {"difficulty": "beginner"},
+    }
 
     def plan(self, project: Project, params: GenerateParams, project_nodes: list[dict]) -> list[tuple[str, dict]]:
         tree = tx.from_store(project.taxonomy, project_nodes)
@@ -82,3 +94,6 @@ class TaxonomyMode:
             ))
         outcomes.update(answer_drafts(ctx, drafts, self.name))
         return [outcomes[it.key] for it in items]
+
+
+MODES.register(TaxonomyMode())
