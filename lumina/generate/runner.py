@@ -21,14 +21,13 @@ from lumina.teachers import options
 from lumina.teachers.cached import CachedTeacher
 
 
-def run_generation_job(job_id: int, worker) -> None:
+def run_generation_job(job) -> None:
+    """The `generate` job's handler (``lumina.jobs.kinds.generate``); ``job`` is the JobContext."""
+    job_id, worker, project, params = job.job_id, job.worker, job.project, job.params
     log = worker.log
     with connect() as con:
-        job = store_jobs.get(con, job_id)
-        project = store_projects.get_by_id(con, job.project_id)
         nodes = store_projects.nodes(con, project.id)
         planned = store_jobs.item_count(con, job_id)
-    params = GenerateParams.model_validate(job.params)
     mode = get_mode(params.mode)
 
     if not planned:
