@@ -1,5 +1,7 @@
-"""A generation mode is one file plus its templates: a plugin mode, end to end through the real CLI
-and a job worker with the real bundled teacher; and the mode settings of older stored jobs."""
+"""A generation mode is one file plus its templates, and a scorer is one file: a plugin mode and a
+plugin scorer, written into a temporary folder (no file of Lumina changes), run end to end
+through the real CLI and job workers with the real bundled teacher; and the mode settings of
+older stored jobs."""
 
 import json
 import os
@@ -15,6 +17,7 @@ from lumina.generate.options import fields, parse_assignments
 from lumina.generate.params import GenerateParams
 from lumina.projects import create_project, get
 from tests.helpers import lumina, scripted_server
+from tests.test_scorer_plugin import TOY as TOY_SCORER
 
 TEACHER = "transformers:smollm2-135m-instruct"
 
@@ -94,11 +97,13 @@ def plugin_env(tmp_path):
     folder = tmp_path / "plugins"
     (folder / "riddle_templates" / "riddle").mkdir(parents=True)
     (folder / "riddle_mode.py").write_text(textwrap.dedent(TOY_MODE), encoding="utf-8")
+    (folder / "lumina_toy_scorer.py").write_text(TOY_SCORER, encoding="utf-8")
     (folder / "riddle_templates" / "riddle" / "ask.v1.jinja").write_text(
         "Write {{ form }} about {{ topic }} in at most {{ words }} words. Give only the riddle.\n",
         encoding="utf-8")
     path = os.pathsep.join(p for p in (str(folder), os.environ.get("PYTHONPATH", "")) if p)
-    return {"PYTHONPATH": path, "LUMINA_PLUGINS": "riddle_mode", "COLUMNS": "200", "folder": str(folder)}
+    return {"PYTHONPATH": path, "LUMINA_PLUGINS": "riddle_mode,lumina_toy_scorer", "COLUMNS": "200",
+            "folder": str(folder)}
 
 
 def test_a_plugin_mode_runs_end_to_end_through_the_cli(plugin_env, bundled_model_dir):
@@ -134,6 +139,15 @@ def test_a_plugin_mode_runs_end_to_end_through_the_cli(plugin_env, bundled_model
         assert r["params"]["words"] == 12 and r["source"].startswith("riddle:")
     shown = lumina("templates", "show", "riddle/ask@v1", env=env, check=True).stdout
     assert "{{ form }}" in shown
+
+    # The plugin scorer grades the plugin mode's samples in its own job.
+    scored = lumina("score", "toys", "toy", "-o", "word=the", "--json", env=env)
+    assert scored.returncode == 0, scored.stderr
+    assert json.loads(scored.stdout)["result"]["scored"] == len(got)
+    rows = [json.loads(line) for line in lumina("samples", "toys", "--json", env=env, check=True).stdout.splitlines()]
+    for r in rows:
+        assert r["scores"]["toy.chars"] == float(len(r["response"])), r["scores"]
+        assert ("mentions_the" in r["flags"]) == ("the" in r["response"].lower())
 
     # Without the plugin its samples stay readable; only running the mode needs it.
     assert len(lumina("samples", "toys", "--json", check=True).stdout.splitlines()) == len(got)
