@@ -8,6 +8,7 @@ from typing import List, Optional
 import typer
 
 from lumina.cli.common import echo_json, option_from, wait_and_report
+from lumina.diversity.map_job import MapParams
 # the scorers' own Options models give the flags their defaults (cheap: no engine is imported)
 from lumina.quality.scorers.decontam import Options as Decontam
 from lumina.quality.scorers.dedup import Options as Dedup
@@ -60,15 +61,15 @@ def _key_values(pairs: List[str]) -> dict:
 
 def map_(
     project: str = typer.Argument(...),
-    refit: bool = typer.Option(False, "--refit", help="rebuild the UMAP projection from all samples"),
-    clusters: str = typer.Option("kmeans", help="kmeans|hdbscan"),
-    k: Optional[int] = typer.Option(None, help="kmeans: number of clusters (default: best silhouette)"),
-    embedder: Optional[str] = typer.Option(None),
+    refit: bool = option_from(MapParams, "refit", "--refit"),
+    clusters: str = option_from(MapParams, "clusters", "--clusters"),
+    k: Optional[int] = option_from(MapParams, "k", "--k"),
+    embedder: Optional[str] = option_from(MapParams, "embedder", "--embedder"),
     wait: bool = typer.Option(False, "--wait"),
     json_out: bool = typer.Option(False, "--json"),
 ) -> int:
     """Embed new samples, place them on the 2-D map, cluster, and compute diversity figures."""
-    from lumina.diversity.map_job import MapParams, start_map
+    from lumina.diversity.map_job import start_map
 
     job = start_map(project, MapParams(refit=refit, embedder=embedder, clusters=clusters, k=k))
     if wait or json_out:

@@ -9,9 +9,9 @@ from typing import Any, Sequence
 import duckdb
 
 
-from lumina.records import NewSample, Sample, Score
+from lumina.records import NewSample, Sample, SampleFilter, Score
 from lumina.store.db import registered
-from lumina.store.filters import SEARCH_SQL, contains
+from lumina.store.filters import where
 from lumina.taxonomy.tree import SEP  # joins node names into paths
 
 _COLS = (
@@ -90,17 +90,8 @@ def list_samples(
     limit: int | None = None, offset: int = 0, with_scores: bool = True,
     search: str | None = None, node: str | None = None, newest_first: bool = False,
 ) -> list[Sample]:
-    sql = f"SELECT {_COLS} FROM samples WHERE project_id = ?"
-    params: list[Any] = [project_id]
-    if status:
-        sql += " AND status = ?"
-        params.append(status)
-    if node:
-        sql += " AND (node_path = ? OR starts_with(node_path, ?))"
-        params += [node, node + SEP]  # the node and its subtree
-    if search:
-        sql += " AND " + SEARCH_SQL.format(a="")
-        params += [contains(search)] * 2
+    cond, params = where(project_id, SampleFilter(status=status, node=node, search=search))
+    sql = f"SELECT {_COLS} FROM samples WHERE {cond}"
     sql += " ORDER BY id DESC" if newest_first else " ORDER BY id"
     if limit is not None:
         sql += " LIMIT ? OFFSET ?"
