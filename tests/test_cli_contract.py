@@ -3,17 +3,13 @@ Lumina, a parser's RecursionError), exits 2 with one line on stderr and no trace
 
 from __future__ import annotations
 
-import io
 import json
-import sys
-from contextlib import redirect_stderr, redirect_stdout
+import shutil
 from pathlib import Path
-from typing import NamedTuple
 
 import pytest
 
-from lumina.cli import main
-from tests.helpers import lumina
+from tests.helpers import CliResult, lumina, run_cli
 
 SAMPLES = [
     {"instruction": "What is 1+1?", "response": "2"},
@@ -23,23 +19,7 @@ SAMPLES = [
 ]
 
 
-class Result(NamedTuple):
-    code: int
-    out: str
-    err: str
-
-
-def run_cli(*args: str | Path) -> Result:
-    """The real entry point in-process (sys.argv patched), the way `lumina ...` runs it."""
-    out, err = io.StringIO(), io.StringIO()
-    argv = sys.argv
-    sys.argv = ["lumina", *map(str, args)]
-    try:
-        with redirect_stdout(out), redirect_stderr(err), pytest.raises(SystemExit) as exc:
-            main()
-    finally:
-        sys.argv = argv
-    return Result(exc.value.code, out.getvalue(), err.getvalue())
+Result = CliResult  # (code, out, err); run_cli: lumina.cli.main in-process (tests/helpers.py)
 
 
 def assert_clean_error(r: Result, needle: str = "") -> str:
@@ -55,8 +35,7 @@ def assert_clean_error(r: Result, needle: str = "") -> str:
 def make_project(tmp_path: Path, freeze: bool = True) -> str:
     """Project 'p' with the four samples above (approved and frozen as v1 when ``freeze``);
     a transformers teacher spec loads no model at creation."""
-    src = tmp_path / "samples.jsonl"
-    src.write_text("".join(json.dumps(s) + "\n" for s in SAMPLES), encoding="utf-8")
+    src = _write_samples(tmp_path)
     for args in (("project", "create", "p", "--teacher", "transformers:smollm2-135m-instruct"),
                  ("import", "p", src)):
         assert run_cli(*args).code == 0
@@ -65,6 +44,31 @@ def make_project(tmp_path: Path, freeze: bool = True) -> str:
                      ("dataset", "freeze", "p", "v1", "--eval-fraction", "0.25")):
             r = run_cli(*args)
             assert r.code == 0, r
+    return "p"
+
+
+def _write_samples(folder: Path) -> Path:
+    src = folder / "samples.jsonl"
+    src.write_text("".join(json.dumps(s) + "\n" for s in SAMPLES), encoding="utf-8")
+    return src
+
+
+@pytest.fixture(scope="module")
+def project_template(tmp_path_factory) -> Path:
+    """A home holding make_project's frozen project 'p', built once per module."""
+    base = tmp_path_factory.mktemp("contract")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LUMINA_HOME", str(base / "home"))
+        make_project(base)
+    return base / "home"
+
+
+@pytest.fixture
+def project(project_template, lumina_home, tmp_path) -> str:
+    """What ``make_project(tmp_path)`` leaves, copied from the module's template (one build
+    instead of four CLI calls per test): project 'p' with v1 frozen, samples.jsonl in tmp_path."""
+    shutil.copytree(project_template, lumina_home)
+    _write_samples(tmp_path)
     return "p"
 
 
@@ -145,16 +149,14 @@ def test_a_recursion_error_from_any_reader_is_one_line(monkeypatch):
     (["train", "p", "v1", "--preset", "bogus"], "Unknown preset 'bogus'"),
     (["review", "approve", "p", "--all-matching", "--score", "judge<3"], "names no score"),
 ])
-def test_choices_are_checked(tmp_path, monkeypatch, args, needle):
-    make_project(tmp_path)
+def test_choices_are_checked(project, tmp_path, monkeypatch, args, needle):
     monkeypatch.chdir(tmp_path)
     before = run_cli("samples", "p", "--json").out
     assert_clean_error(run_cli(*args), needle)
     assert run_cli("samples", "p", "--json").out == before
 
 
-def test_export_to_an_existing_file_or_folder(tmp_path):
-    make_project(tmp_path)
+def test_export_to_an_existing_file_or_folder(project, tmp_path):
     (tmp_path / "afile").write_text("mine")
     (tmp_path / "adir").mkdir()
     assert_clean_error(run_cli("dataset", "export", "p", "all", "--format", "hf", "--out", tmp_path / "afile"),
@@ -178,11 +180,10 @@ def _empty_models_dir(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("LUMINA_MODELS_DIR", str(tmp_path / "models"))  # the bundled student never prepared
 
 
-def test_train_prepares_the_bundled_student_on_demand(tmp_path, monkeypatch):
+def test_train_prepares_the_bundled_student_on_demand(project, tmp_path, monkeypatch):
     from lumina import models
     from lumina.train.estimate import _BUNDLED_CONFIG
 
-    make_project(tmp_path)
     _empty_models_dir(tmp_path, monkeypatch)
     calls = []
 
@@ -202,11 +203,10 @@ def test_train_prepares_the_bundled_student_on_demand(tmp_path, monkeypatch):
     assert calls == [1]
 
 
-def test_plan_without_progress_says_what_to_run(tmp_path, monkeypatch):
+def test_plan_without_progress_says_what_to_run(project, tmp_path, monkeypatch):
     from lumina.train import job as train_runs
     from lumina.errors import NotFoundError
 
-    make_project(tmp_path)
     _empty_models_dir(tmp_path, monkeypatch)
     with pytest.raises(NotFoundError, match="lumina models prepare"):
         train_runs.plan_training("p", "v1", {"base_model": "smollm2-135m-instruct"})

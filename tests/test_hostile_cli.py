@@ -107,6 +107,8 @@ def template_home(tmp_path_factory):
 
 
 def snapshot(cwd) -> dict:
+    """What the library says is stored (projects, samples, review history, versions, taxonomy,
+    jobs) and the files under ``cwd``."""
     from lumina import datasets, jobs, projects, review
     from lumina.projects import samples
     from lumina.taxonomy import edit as taxonomy_edit
@@ -123,17 +125,46 @@ def snapshot(cwd) -> dict:
     }
 
 
-@pytest.mark.parametrize("case, args, needle", CASES, ids=[c[0] for c in CASES])
-def test_hostile_input(case, args, needle, template_home, lumina_home, tmp_path, monkeypatch):
-    shutil.copytree(template_home, lumina_home)
-    work = tmp_path / "work"
+def raw_snapshot(home) -> dict:
+    """Every row of every table (one connection: cheap enough to take before and after each
+    case) and every file under the home folder."""
+    from lumina.store import connect
+
+    with connect() as con:
+        tables = [t for (t,) in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1").fetchall()]
+        dump = {t: repr(con.execute(f'SELECT * FROM "{t}" ORDER BY ALL').fetchall()) for t in tables}
+    return {"tables": dump, "files": sorted(str(p.relative_to(home)) for p in home.rglob("*"))}
+
+
+def case_dirs(template_home, home, work) -> None:
+    """One case's starting point: a copy of the template home, and a work folder to run in."""
+    shutil.copytree(template_home, home)
     (work / "adir").mkdir(parents=True)
     (work / "notes.txt").write_text("mine")
     (work / "deep.json").write_text(DEEP)
+
+
+@pytest.fixture(scope="module")
+def template_snapshot(template_home, tmp_path_factory) -> dict:
+    """``snapshot`` of the state every case starts from (each starts from the same copy)."""
+    base = tmp_path_factory.mktemp("hostile-before")
+    with pytest.MonkeyPatch.context() as mp:
+        case_dirs(template_home, base / "home", base / "work")
+        mp.setenv("LUMINA_HOME", str(base / "home"))
+        mp.chdir(base / "work")
+        return snapshot(base / "work")
+
+
+@pytest.mark.parametrize("case, args, needle", CASES, ids=[c[0] for c in CASES])
+def test_hostile_input(case, args, needle, template_home, template_snapshot, lumina_home, tmp_path, monkeypatch):
+    work = tmp_path / "work"
+    case_dirs(template_home, lumina_home, work)
     monkeypatch.chdir(work)
-    before = snapshot(work)
+    raw_before = raw_snapshot(lumina_home)
     assert_clean_error(run_cli(*args), needle)
-    assert snapshot(work) == before
+    assert raw_snapshot(lumina_home) == raw_before  # row for row, every table; no new file
+    assert snapshot(work) == template_snapshot  # and as the library reads it
 
 
 def test_there_are_enough_cases():

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import time
 from pathlib import Path
@@ -17,7 +18,7 @@ from lumina.evaluation import jobs as eval_runs
 from lumina.io import importers
 from lumina.train import job as train_runs
 from lumina.projects import create_project
-from tests.helpers import lumina, wait_for
+from tests.helpers import run_cli, wait_for
 from tests.test_app import run_page, text_of
 
 NAMES = ["Freedonia", "Sylvania", "Latveria", "Genovia", "Wakanda", "Zubrowka", "Elbonia", "Ruritania",
@@ -26,32 +27,43 @@ NAMES = ["Freedonia", "Sylvania", "Latveria", "Genovia", "Wakanda", "Zubrowka", 
 FAST = ["--max-steps", "6", "--lr", "1e-3", "--max-length", "128", "--batch-size", "4", "--save-steps", "3"]
 
 
+@pytest.fixture(scope="module")
+def frozen_home(tmp_path_factory, bundled_model_dir):
+    """A home with project 'tr' whose approved samples (a very regular made-up domain) are frozen
+    as v1, plus a general eval set: built once, copied per test (nothing in it names its folder)."""
+    base = tmp_path_factory.mktemp("frozen")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LUMINA_HOME", str(base / "home"))
+        create_project("tr", teacher="transformers:smollm2-135m-instruct", check_reachable=False)
+        f = base / "codes.jsonl"
+        f.write_text("\n".join(json.dumps({
+            "instruction": f"What is the capital code of {n}?",
+            "response": f"The capital code of {n} is {n[:3].upper()}-{len(n)}.",
+            "node": "Codes > " + ("North" if k % 2 else "South")}) for k, n in enumerate(NAMES)), encoding="utf-8")
+        importers.import_file("tr", f)
+        g = base / "general.jsonl"
+        g.write_text("\n".join(json.dumps({"question": f"What is {i} plus {i}?",
+                                           "answer": f"{i} plus {i} is {2 * i}."}) for i in range(12)),
+                     encoding="utf-8")
+        importers.import_evalset("tr", g, name="arith")
+        review.decide("tr", range(1, len(NAMES) + 1), "approve", "ann")
+        datasets.freeze("tr", "v1", eval_fraction=0.25)
+    return base / "home"
+
+
 @pytest.fixture
-def frozen(tmp_path, bundled_model_dir):
-    """A project whose approved samples (a very regular made-up domain) are frozen as v1, plus a
-    general eval set."""
-    create_project("tr", teacher="transformers:smollm2-135m-instruct", check_reachable=False)
-    f = tmp_path / "codes.jsonl"
-    f.write_text("\n".join(json.dumps({
-        "instruction": f"What is the capital code of {n}?",
-        "response": f"The capital code of {n} is {n[:3].upper()}-{len(n)}.",
-        "node": "Codes > " + ("North" if k % 2 else "South")}) for k, n in enumerate(NAMES)), encoding="utf-8")
-    importers.import_file("tr", f)
-    g = tmp_path / "general.jsonl"
-    g.write_text("\n".join(json.dumps({"question": f"What is {i} plus {i}?", "answer": f"{i} plus {i} is {2 * i}."})
-                           for i in range(12)), encoding="utf-8")
-    importers.import_evalset("tr", g, name="arith")
-    review.decide("tr", range(1, len(NAMES) + 1), "approve", "ann")
-    datasets.freeze("tr", "v1", eval_fraction=0.25)
+def frozen(frozen_home, lumina_home):
+    """This test's own copy of ``frozen_home``: project 'tr' with v1 frozen and eval set 'arith'."""
+    shutil.copytree(frozen_home, lumina_home)
     return "tr"
 
 
 def test_train_and_evaluate_from_the_cli_and_the_evaluate_page(frozen):
-    r = lumina("train", frozen, "v1", *FAST, "--dry-run", "--json", check=True)
+    r = run_cli("train", frozen, "v1", *FAST, "--dry-run", "--json", check=True)
     plan = json.loads(r.stdout)
     assert plan["train_rows"] == 18 and plan["estimate"]["steps"] == 6
 
-    r = lumina("train", frozen, "v1", *FAST, "--json")
+    r = run_cli("train", frozen, "v1", *FAST, "--json")
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["status"] == "done" and out["metrics"]["steps"] == 6
@@ -63,7 +75,7 @@ def test_train_and_evaluate_from_the_cli_and_the_evaluate_page(frozen):
     assert request["version_hash"] == datasets.get_version(frozen, "v1").content_hash
     run_id = out["run_id"]
 
-    r = lumina("eval", frozen, str(run_id), "--evalset", "arith", "--prompts", "3", "--max-new-tokens", "24",
+    r = run_cli("eval", frozen, str(run_id), "--evalset", "arith", "--prompts", "3", "--max-new-tokens", "24",
                "--no-judge", "--json")
     assert r.returncode == 0, r.stderr
     ev = json.loads(r.stdout)
@@ -80,7 +92,7 @@ def test_train_and_evaluate_from_the_cli_and_the_evaluate_page(frozen):
     assert "Eval loss (own domain)" in text and "Playground" in text
     assert at.dataframe[0].value["eval set"].tolist() == ["arith"]
 
-    r = lumina("runs", "list", frozen, "--json", check=True)
+    r = run_cli("runs", "list", frozen, "--json", check=True)
     assert json.loads(r.stdout.splitlines()[0])["status"] == "done"
 
 
@@ -115,11 +127,11 @@ def test_bad_settings_fail_before_any_process(frozen):
         (["v1", "--method", "qlora"], "QLoRA"),
         (["v1", "--batch-size", "100000", "--max-length", "8192", "--method", "full"], "GB"),
     ):
-        r = lumina("train", "tr", *args, timeout=120)
+        r = run_cli("train", "tr", *args)
         assert r.returncode == 2, (args, r.stdout, r.stderr)
         assert message in r.stderr, (args, r.stderr)
     assert jobs.list_jobs() == [] and train_runs.list_runs("tr") == []
-    r = lumina("eval", "tr", "99")
+    r = run_cli("eval", "tr", "99")
     assert r.returncode == 2 and "No training run 99" in r.stderr
 
 

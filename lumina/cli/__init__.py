@@ -31,7 +31,7 @@ app.add_typer(review_cmds.app, name="review")
 app.add_typer(train_cmds.runs_app, name="runs")
 for fn in (data_cmds.import_, data_cmds.samples, project_cmds.generate, project_cmds.demo, quality_cmds.score,
            quality_cmds.map_, quality_cmds.policy, train_cmds.train, train_cmds.eval_, train_cmds.playground):
-    app.command(name=fn.__name__.rstrip("_"))(fn)
+    app.command(name=fn.__name__.rstrip("_"), cls=getattr(fn, "command_cls", None))(fn)
 app.command(name="serve")(serve_cmds.serve)
 for fn in (member_cmds.grant, member_cmds.revoke, member_cmds.members):
     project_cmds.app.command(name=fn.__name__)(fn)
@@ -51,9 +51,10 @@ def _usage_error(exc: click_errors.UsageError) -> str:
     return msg
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """The ``lumina`` entry point (``argv`` defaults to ``sys.argv[1:]``); always ends in ``sys.exit``."""
     try:
-        rv = app(prog_name="lumina", standalone_mode=False)  # also under `python -m lumina.cli`
+        rv = app(args=argv, prog_name="lumina", standalone_mode=False)  # also under `python -m lumina.cli`
     except LuminaError as exc:
         print(f"error: {_one_line(exc)}", file=sys.stderr)
         sys.exit(exc.exit_code)
