@@ -24,6 +24,9 @@ if not runs:
     st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
     st.stop()
 
+preselect = st.session_state.pop("ev_preselect", None)  # "Evaluate this run" on the Train page
+if preselect in [r.id for r in runs]:
+    st.session_state["ev_run"] = preselect
 run_id = st.selectbox("Run", [r.id for r in runs], key="ev_run",
                       format_func=lambda i: next(f"run {r.id} · {r.config.get('_version')} · {r.method} on {r.base_model}"
                                                  for r in runs if r.id == i))
@@ -44,6 +47,25 @@ if st.button("Evaluate", type="primary", key="ev_go"):
         job = eval_runs.start_eval(project.name, eval_runs.EvalRequest(run_id, chosen_sets, judge, int(prompts)))
         ui.flash(f"Evaluation started (job {job.id}).")
         st.rerun()
+
+
+def _answer(label: str, text: str | None, cut: int | None = None) -> None:
+    st.caption(f"{label} · :orange[truncated at {cut} tokens]" if cut else label)
+    with st.container(border=True):
+        ui.safe_text(text, markdown=True)
+
+
+def _side_by_side(row: dict, max_new_tokens: int | None, reference: bool = False) -> None:
+    """The reference answer (an eval row's final assistant turn), base and tuned, as Markdown
+    rendered inert; a cut-off answer is marked (results stored without a finish reason are not)."""
+    cols = st.columns(3 if reference else 2)
+    if reference:
+        with cols[0]:
+            _answer("reference", row.get("reference"))
+    for col, who in zip(cols[-2:], ("base", "tuned")):
+        with col:
+            _answer(who, row.get(who), eval_runs.truncated(row, who, max_new_tokens))
+
 
 evals = eval_runs.evaluations(project.name, run_id)
 active = [j for j in evals if j.status in ui.ACTIVE]
@@ -81,17 +103,15 @@ if done:
     answers = res.get("answers") or []
     if answers:
         with st.expander(f"Answers ({len(answers)})"):
+            limit = f", at most {res['max_new_tokens']} new tokens each" if res.get("max_new_tokens") else ""
+            st.caption(f"Reference (the eval row's own answer) beside base and tuned (greedy{limit}); "
+                       "formatting is shown, HTML always as text.")
             for k, a in enumerate(answers):
                 verdict = f"verdict: *{escape_inline(a['verdict'])}*" if a.get("verdict") else ""
                 st.markdown(f"**{k + 1}.** {verdict}")
-                ui.safe_text(a["prompt"])
-                l, r = st.columns(2)
-                with l:
-                    st.caption("base")
-                    ui.safe_text(a["base"])
-                with r:
-                    st.caption("tuned")
-                    ui.safe_text(a["tuned"])
+                with st.container(border=True):
+                    ui.safe_text(a["prompt"], markdown=True)
+                _side_by_side(a, res.get("max_new_tokens"), reference=True)
 elif not active:
     st.caption("No evaluation of this run yet.")
 
@@ -100,20 +120,16 @@ st.caption("One prompt, both students' answers side by side (answered in a backg
 prompt = st.text_area("Prompt", key="ev_prompt", placeholder="Ask both students the same thing.")
 if st.button("Ask both", key="ev_ask", disabled=not prompt.strip()):
     with ui.show_errors():
-        st.session_state["ev_play_job"] = eval_runs.start_playground(project.name, run_id, prompt).id
-play_id = st.session_state.get("ev_play_job")
-if play_id:
-    play = jobs.get(play_id)
+        eval_runs.start_playground(project.name, run_id, prompt)
+# The newest playground job of this run, whoever asked and when: the answer outlives a reload.
+play = next(iter(eval_runs.playgrounds(project.name, run_id)), None)
+if play:
     if play.status in ui.ACTIVE:
-        ui.live_jobs(lambda: [jobs.get(play_id)])
+        ui.live_jobs(lambda: [jobs.get(play.id)])
     elif play.status == "done" and play.result:
-        ui.safe_text(play.result["prompt"])
-        left, right = st.columns(2)
-        with left:
-            st.caption("base")
-            ui.safe_text(play.result["base"])
-        with right:
-            st.caption("tuned")
-            ui.safe_text(play.result["tuned"])
+        st.caption(f"Last asked (job {play.id}):")
+        with st.container(border=True):
+            ui.safe_text(play.result["prompt"], markdown=True)
+        _side_by_side(play.result, play.result.get("max_new_tokens") or play.params.get("max_new_tokens"))
     elif play.error:
         st.error(escape_inline(play.error), icon=":material/error:")

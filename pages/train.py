@@ -130,6 +130,28 @@ def _charts(hist) -> None:
     st.plotly_chart(fig, width="stretch", key=f"tr_chart_{chosen_id}_{len(hist)}")
 
 
+def _take_away(run) -> None:
+    """A finished run: on to the Evaluate page with this run chosen, and its weights as a zip."""
+    left, right = st.columns(2)
+    if left.button("Evaluate this run →", key=f"tr_evaluate_{run.id}", type="primary",
+                   icon=":material/fact_check:"):
+        st.session_state["ev_preselect"] = run.id  # read (once) by the Evaluate page
+        st.switch_page("pages/evaluate.py")
+    folder = train_runs.weights_folder(run)
+    if folder is None:
+        return
+    size, limit = train_runs.folder_bytes(folder), train_runs.DOWNLOAD_LIMIT
+    if size > limit:
+        right.caption(f"{folder.name}/ is {size / 1024 ** 2:,.0f} MB, over the {limit / 1024 ** 2:,.0f} MB "
+                      f"download limit: copy it from the server, {inline_code(str(folder))}.")
+        return
+    right.download_button(f"Download {folder.name} (.zip, {size / 1024 ** 2:,.1f} MB)",
+                          data=lambda: train_runs.weights_zip(run),  # zipped on click, not on every rerun
+                          file_name=f"{project.name}-run-{run.id}-{folder.name}.zip",
+                          mime="application/zip", key=f"tr_download_{run.id}", on_click="ignore",
+                          icon=":material/download:")
+
+
 @ui.show_errors()
 def run_panel() -> None:
     run = train_runs.get_run(project.name, chosen_id)
@@ -147,6 +169,8 @@ def run_panel() -> None:
     _charts(hist)
     if job:
         ui.job_panel(job)
+    if run.status == "done":
+        _take_away(run)
     arts = train_runs.artefacts(run)
     if arts:
         with st.expander("Artefacts"):

@@ -166,3 +166,17 @@ def test_pairwise_with_the_bundled_model_as_judge_gives_verdicts_or_recorded_fai
             assert it.error and it.score is None and any(it.raw)
         else:
             assert it.outcome in ("win", "tie", "loss") and all(v in ("a", "b", "tie") for v in it.votes)
+
+
+def test_generate_answers_say_whether_the_token_limit_cut_them_off(bundled_model_dir):
+    from lumina.evaluation import generate_answers
+
+    prompts = [[{"role": "user", "content": "Write a long story about the sea, with many details."}],
+               [{"role": "user", "content": "What is the capital of France?"}]]
+    short = generate_answers(str(bundled_model_dir), prompts, max_new_tokens=4)
+    assert [a["finish_reason"] for a in short] == ["length", "length"] and [a["tokens"] for a in short] == [4, 4]
+    long = generate_answers(str(bundled_model_dir), prompts[1:], max_new_tokens=96)
+    [a] = long
+    assert a["text"] and "<|im_end|>" not in a["text"]
+    assert (a["finish_reason"], a["tokens"] < 96) in (("stop", True), ("length", False))
+    assert answers(str(bundled_model_dir), prompts[1:], max_new_tokens=96) == [a["text"]]

@@ -5,7 +5,7 @@ Heavy libraries load inside the functions that need them.
 """
 
 from lumina.evaluation.judge import PairwiseItem, PairwiseResult, forgetting, pairwise, wilson_interval
-from lumina.evaluation.metrics import answers, loss_and_perplexity
+from lumina.evaluation.metrics import answers, generate_answers, loss_and_perplexity
 
-__all__ = ["PairwiseItem", "PairwiseResult", "answers", "forgetting", "loss_and_perplexity", "pairwise",
-           "wilson_interval"]
+__all__ = ["PairwiseItem", "PairwiseResult", "answers", "forgetting", "generate_answers", "loss_and_perplexity",
+           "pairwise", "wilson_interval"]

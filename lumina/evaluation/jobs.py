@@ -87,7 +87,7 @@ def run_eval_job(ctx) -> None:
     from lumina import datasets
     from lumina.io import importers
     from lumina.train import job as train_runs
-    from lumina.evaluation import answers, forgetting, loss_and_perplexity, pairwise
+    from lumina.evaluation import forgetting, generate_answers, loss_and_perplexity, pairwise
     from lumina.store import datasets as store_datasets
     from lumina.train.config import resolve_base_model
 
@@ -106,7 +106,7 @@ def run_eval_job(ctx) -> None:
     steps = 2 + (2 if req.prompts else 0) + (1 if req.judge and req.prompts else 0) + 2 * len(req.evalsets)
     done = 0
     result: dict[str, Any] = {"run_id": run.id, "version": version.name, "base_model": run.base_model,
-                              "eval_rows": len(rows)}
+                              "eval_rows": len(rows), "max_new_tokens": req.max_new_tokens}
 
     def step(what: str) -> None:
         nonlocal done
@@ -127,11 +127,13 @@ def run_eval_job(ctx) -> None:
     if req.prompts:
         chosen = _spread(eval_rows, req.prompts)
         prompts = [[m for m in r["messages"][:_last_assistant(r["messages"])]] for r in chosen]
-        base_answers = answers(base_path, prompts, max_new_tokens=req.max_new_tokens)
+        base_gen = generate_answers(base_path, prompts, max_new_tokens=req.max_new_tokens)
         step("base answers")
-        tuned_answers = answers(tuned_path, prompts, adapter_dir=adapter, max_new_tokens=req.max_new_tokens)
+        tuned_gen = generate_answers(tuned_path, prompts, adapter_dir=adapter, max_new_tokens=req.max_new_tokens)
+        base_answers, tuned_answers = [a["text"] for a in base_gen], [b["text"] for b in tuned_gen]
         result["answers"] = [{"prompt": p[-1]["content"], "reference": r["messages"][_last_assistant(r["messages"])]["content"],
-                              "base": a, "tuned": b} for p, r, a, b in zip(prompts, chosen, base_answers, tuned_answers)]
+                              **_answer_fields("base", a), **_answer_fields("tuned", b)}
+                             for p, r, a, b in zip(prompts, chosen, base_gen, tuned_gen)]
         step("tuned answers")
         if req.judge:
             from lumina.teachers.spec import build_teacher
@@ -164,6 +166,20 @@ def run_eval_job(ctx) -> None:
         store_jobs.update(con, job_id, total=steps, done=steps, result=result)
 
 
+def _answer_fields(who: str, gen: dict) -> dict[str, Any]:
+    """``{who: text, who_tokens: n, who_finish: "stop" | "length"}`` for one stored answer row
+    (results stored before the token count was recorded have the text alone)."""
+    return {who: gen["text"], f"{who}_tokens": gen["tokens"], f"{who}_finish": gen["finish_reason"]}
+
+
+def truncated(row: dict[str, Any], who: str, max_new_tokens: int | None = None) -> int | None:
+    """The token limit an answer (``who`` = "base" or "tuned") was cut off at, or None when it
+    ended by itself or the result predates the finish reason."""
+    if row.get(f"{who}_finish") != "length":
+        return None
+    return row.get(f"{who}_tokens") or max_new_tokens
+
+
 def _last_assistant(messages: list[dict[str, str]]) -> int:
     return max((k for k, m in enumerate(messages) if m["role"] == "assistant"), default=len(messages))
 
@@ -175,23 +191,40 @@ def _relative(base: float, tuned: float) -> float | None:
     return (base - tuned) / base
 
 
-def evaluations(project: str, run_id: int | None = None) -> list:
-    """Eval jobs of the project (newest first), optionally of one run."""
+def _jobs_of(project: str, kind: str, run_id: int | None) -> list:
     from lumina import jobs
     from lumina.store import projects as store_projects
 
     with connect() as con:
         p = store_projects.get(con, project)
-    out = [j for j in jobs.list_jobs(p.id, limit=500) if j.kind == "eval"]
+    out = [j for j in jobs.list_jobs(p.id, limit=500) if j.kind == kind]
     return [j for j in out if run_id is None or j.params.get("run_id") == run_id]
+
+
+def evaluations(project: str, run_id: int | None = None) -> list:
+    """Eval jobs of the project (newest first), optionally of one run."""
+    return _jobs_of(project, "eval", run_id)
+
+
+def playgrounds(project: str, run_id: int | None = None) -> list:
+    """Playground jobs of the project (newest first), optionally of one run: the page shows the
+    newest one's answers, so they outlive a reload."""
+    return _jobs_of(project, "playground", run_id)
 
 
 @access.requires("curator")
 def playground(project: str, run_id: int, prompt: str, max_new_tokens: int = 200) -> tuple[str, str]:
     """One prompt, the base and the tuned student's answers (loads both; for the web page run it
     behind a spinner, it takes seconds on a CPU)."""
+    base, tuned = playground_answers(project, run_id, prompt, max_new_tokens)
+    return base["text"], tuned["text"]
+
+
+@access.requires("curator")
+def playground_answers(project: str, run_id: int, prompt: str, max_new_tokens: int = 200) -> tuple[dict, dict]:
+    """``playground`` with how each answer ended (``metrics.generate_answers``)."""
     from lumina.train import job as train_runs
-    from lumina.evaluation import answers
+    from lumina.evaluation import generate_answers
     from lumina.train.config import resolve_base_model
 
     if not prompt.strip():
@@ -200,8 +233,8 @@ def playground(project: str, run_id: int, prompt: str, max_new_tokens: int = 200
     tuned_path, adapter = train_runs.model_of(run)
     base_path = tuned_path if adapter else resolve_base_model(run.base_model)
     msgs = [[{"role": "user", "content": prompt}]]
-    [base] = answers(base_path, msgs, max_new_tokens=max_new_tokens)
-    [tuned] = answers(tuned_path, msgs, adapter_dir=adapter, max_new_tokens=max_new_tokens)
+    [base] = generate_answers(base_path, msgs, max_new_tokens=max_new_tokens)
+    [tuned] = generate_answers(tuned_path, msgs, adapter_dir=adapter, max_new_tokens=max_new_tokens)
     return base, tuned
 
 
@@ -209,9 +242,12 @@ def run_playground_job(ctx) -> None:
     """Job handler: the playground's two answers, loaded in a worker (never in the web server,
     which must stay responsive and should not hold a model's memory)."""
     job_id, p, project = ctx.job_id, ctx.params, ctx.project
-    base, tuned = playground(project.name, p["run_id"], p["prompt"], p.get("max_new_tokens", 200))
+    limit = p.get("max_new_tokens", 200)
+    base, tuned = playground_answers(project.name, p["run_id"], p["prompt"], limit)
     with connect() as con:
-        store_jobs.update(con, job_id, total=1, done=1, result={"prompt": p["prompt"], "base": base, "tuned": tuned})
+        store_jobs.update(con, job_id, total=1, done=1, result={
+            "prompt": p["prompt"], "run_id": p["run_id"], "max_new_tokens": limit,
+            **_answer_fields("base", base), **_answer_fields("tuned", tuned)})
 
 
 @access.requires("curator")

@@ -110,6 +110,13 @@ def loss_and_perplexity(model_path: str, rows: list[dict], adapter_dir: str | No
 def answers(model_path: str, prompts: list[list[dict]], adapter_dir: str | None = None,
             max_new_tokens: int = 128, batch_size: int = 8) -> list[str]:
     """Greedy answers, one per prompt (a conversation without its final assistant turn), in order."""
+    return [a["text"] for a in generate_answers(model_path, prompts, adapter_dir, max_new_tokens, batch_size)]
+
+
+def generate_answers(model_path: str, prompts: list[list[dict]], adapter_dir: str | None = None,
+                     max_new_tokens: int = 128, batch_size: int = 8) -> list[dict]:
+    """Like ``answers``, with how each ended: ``{text, tokens, finish_reason}``, the reason
+    ``"stop"`` (the model ended its turn) or ``"length"`` (cut off at ``max_new_tokens``)."""
     if not prompts:
         return []
     for i, p in enumerate(prompts):
@@ -125,7 +132,7 @@ def answers(model_path: str, prompts: list[list[dict]], adapter_dir: str | None 
                if e is not None]
         texts = [tok.apply_chat_template(p, tokenize=False, add_generation_prompt=True) for p in prompts]
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        out: list[str] = [""] * len(texts)
+        out: list[dict] = [{}] * len(texts)
         for start in range(0, len(order), batch_size):
             idx = order[start:start + batch_size]
             enc = tok([texts[i] for i in idx], return_tensors="pt", padding=True,
@@ -134,8 +141,10 @@ def answers(model_path: str, prompts: list[list[dict]], adapter_dir: str | None 
                 seq = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False, temperature=None,
                                      top_p=None, top_k=None, pad_token_id=tok.pad_token_id, eos_token_id=eos)
             for i, row in zip(idx, seq[:, enc["input_ids"].shape[1]:].tolist()):
-                end = next((j for j, t in enumerate(row) if t in eos), len(row))
-                out[i] = tok.decode(row[:end], skip_special_tokens=True).strip()
+                end = next((j for j, t in enumerate(row) if t in eos), None)
+                out[i] = {"text": tok.decode(row[:end], skip_special_tokens=True).strip(),
+                          "tokens": len(row) if end is None else end,
+                          "finish_reason": "length" if end is None and len(row) >= max_new_tokens else "stop"}
     finally:
         del model
         _free_memory()

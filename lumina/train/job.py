@@ -277,3 +277,33 @@ def model_of(run: TrainingRun, prepare: bool = True) -> tuple[str, str | None]:
         return str(d / "model"), None
     raise InvalidInputError(f"Run {run.id} has no trained weights yet (status {run.status}); "
                             "finish or resume it first.")
+
+
+# --- downloading the weights ------------------------------------------------------------------
+
+DOWNLOAD_LIMIT = 500 * 1024 ** 2  # a browser download is built in the web server's memory
+
+
+def weights_folder(run: TrainingRun) -> Path | None:
+    """The folder a user takes away: adapter/ (LoRA, QLoRA) or model/ (a full fine-tune)."""
+    d = Path(run.run_dir or "")
+    return next((d / n for n in ("adapter", "model") if run.run_dir and (d / n).is_dir()), None)
+
+
+def folder_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def weights_zip(run: TrainingRun, limit: int = DOWNLOAD_LIMIT) -> bytes:
+    """The run's adapter (or model) folder as a zip, refused above ``limit`` bytes: copy a bigger
+    one from the server's run folder instead."""
+    from lumina.datasets.export import zip_folder
+
+    folder = weights_folder(run)
+    if folder is None:
+        raise InvalidInputError(f"Run {run.id} has no trained weights yet (status {run.status}).")
+    size = folder_bytes(folder)
+    if size > limit:
+        raise InvalidInputError(f"{folder.name}/ of run {run.id} is {size / 1024 ** 2:,.0f} MB, over the "
+                                f"{limit / 1024 ** 2:,.0f} MB download limit; copy it from {folder} instead.")
+    return zip_folder(folder)
