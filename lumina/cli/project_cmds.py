@@ -110,8 +110,18 @@ def _mode_options(mode, legacy: dict, assignments: list[str]) -> dict:
     from lumina.errors import InvalidInputError
     from lumina.generate.options import first_error, parse_assignments
 
-    # A flag of another mode is ignored, as it always was; --option is checked strictly.
+    # A flag of another mode does not apply to this one, but a bad value is still refused (as
+    # when every mode's settings lived on one model); --option is checked strictly.
+    from lumina.generate import MODES
+
     given = {k: v for k, v in legacy.items() if k in mode.Options.model_fields}
+    for key, value in legacy.items():
+        owner = next((m for m in MODES if key not in given and key in m.Options.model_fields), None)
+        if owner is not None:
+            try:
+                owner.Options.model_validate({key: value})
+            except ValidationError as exc:
+                raise InvalidInputError(f"{_LEGACY_FLAGS[key]}: {first_error(exc)[1]}") from None
     assigned = parse_assignments(mode.name, mode.Options, assignments)
     try:
         return mode.Options.model_validate({**given, **assigned}).model_dump(mode="json")

@@ -8,7 +8,7 @@ from typing import List, Optional
 import typer
 
 from lumina.cli.common import echo_json, option_from, wait_and_report
-from lumina.diversity.map_job import MapParams
+from lumina.diversity.params import MapParams
 # the scorers' own Options models give the flags their defaults (cheap: no engine is imported)
 from lumina.quality.scorers.decontam import Options as Decontam
 from lumina.quality.scorers.dedup import Options as Dedup

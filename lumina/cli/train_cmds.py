@@ -8,7 +8,7 @@ import typer
 
 from lumina.cli.common import echo_json, err, job_line, option_from, progress
 # the eval settings model gives the flags their defaults and help
-from lumina.evaluation.jobs import EvalRequest
+from lumina.evaluation.request import EvalRequest
 
 runs_app = typer.Typer(help="Training runs: list, show.", no_args_is_help=True)
 

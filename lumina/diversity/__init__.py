@@ -21,34 +21,30 @@ The package root is its API: projection.py, clusters.py, metrics.py; embeddings.
 embedder, shared with dedup and decontam); map_job.py (the `map` job).
 """
 
-from lumina.diversity.projection import (
-    MIN_UMAP_POINTS,
-    numba_cache_dir,
-    warm_up,
-    Projection,
-)
-from lumina.diversity.clusters import (
-    cluster,
-    label_clusters,
-    cluster_shares,
-)
-from lumina.diversity.metrics import (
-    vendi_score,
-    mean_pairwise_cosine_distance,
-    distinct_n,
-    coverage,
-)
+import importlib
 
-__all__ = [
-    "MIN_UMAP_POINTS",
-    "numba_cache_dir",
-    "warm_up",
-    "Projection",
-    "cluster",
-    "label_clusters",
-    "cluster_shares",
-    "vendi_score",
-    "mean_pairwise_cosine_distance",
-    "distinct_n",
-    "coverage",
-]
+# Loaded on first use: numpy and friends stay out of processes that only need a submodule
+# (the CLI reads the map settings from ``diversity.params``).
+_API = {
+    "MIN_UMAP_POINTS": "projection",
+    "numba_cache_dir": "projection",
+    "warm_up": "projection",
+    "Projection": "projection",
+    "cluster": "clusters",
+    "label_clusters": "clusters",
+    "cluster_shares": "clusters",
+    "vendi_score": "metrics",
+    "mean_pairwise_cosine_distance": "metrics",
+    "distinct_n": "metrics",
+    "coverage": "metrics",
+}
+
+__all__ = list(_API)
+
+
+def __getattr__(name: str):
+    if name in _API:
+        value = getattr(importlib.import_module(f"lumina.diversity.{_API[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'lumina.diversity' has no attribute {name!r}")

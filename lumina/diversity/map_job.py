@@ -10,14 +10,12 @@ when and on how many samples is in the project's settings under ``map``.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
-from pydantic.dataclasses import dataclass
 
 from lumina import access
+from lumina.diversity.params import MapParams  # noqa: F401 - its jobs' params, importable from here too
 from lumina.config import settings
 from lumina.errors import InvalidInputError
 from lumina.store import connect, transaction
@@ -27,19 +25,6 @@ from lumina.store import quality as store_quality
 
 FIT_SAMPLE = 20_000     # UMAP is fitted on at most this many points; the rest are transformed
 METRIC_SAMPLE = 5_000   # pairwise figures are estimated on a sample this size
-
-
-@dataclass
-class MapParams:
-    refit: bool = Field(False, description="rebuild the UMAP projection from all samples")
-    embedder: str | None = Field(None, description="sentence-transformers name or path (default: the bundled MiniLM)")
-    clusters: str = Field("kmeans", description="kmeans | hdbscan")
-    k: int | None = Field(None, description="kmeans: clusters (default: best silhouette in 2..12)")
-    n_neighbors: int = Field(15, description="UMAP neighbours (local vs global structure)")
-    min_dist: float = Field(0.1, description="UMAP minimum distance between placed points")
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def projection_path(project_id: int) -> Path:

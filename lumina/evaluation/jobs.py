@@ -13,28 +13,13 @@ import math
 from dataclasses import asdict
 from typing import Any
 
-from pydantic import Field
-from pydantic.dataclasses import dataclass
 
 from lumina import access
+from lumina.evaluation.request import EvalRequest
 from lumina.errors import InvalidInputError
 from lumina.store import connect
 from lumina.store import jobs as store_jobs
 from lumina.store import training as store_training
-
-
-@dataclass
-class EvalRequest:
-    run_id: int = Field(description="the training run to evaluate")
-    evalsets: list[str] = Field(default_factory=list, description="general eval sets for the forgetting check")
-    judge: bool = Field(True, description="pairwise judge with the project's teacher")
-    prompts: int = Field(20, description="eval prompts both students answer (and the judge compares)")
-    max_new_tokens: int = Field(128, description="longest answer per prompt, in tokens")
-    max_items: int = Field(200, description="rows per loss figure (a sample of bigger sets)")
-    forgetting_threshold: float = Field(0.05, description="warn above this relative loss increase on a general set")
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def check_request(project: str, req: EvalRequest) -> None:

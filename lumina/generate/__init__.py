@@ -9,18 +9,8 @@ from __future__ import annotations
 from lumina.plugins import Registry
 
 
-class _ModeRegistry(Registry):
-    """Lists modes by their ``position`` (the built-ins in the order the docs introduce them),
-    then as registered, not in the import order of their files."""
-
-    def __iter__(self):
-        return iter(sorted(super().__iter__(), key=lambda m: getattr(m, "position", 1000)))
-
-    def names(self) -> list[str]:
-        return [m.name for m in self]
-
-
-MODES: Registry = _ModeRegistry("generation mode", "lumina.generate.modes")
+# Lists modes by their ``position`` (the built-ins in the order the docs introduce them).
+MODES: Registry = Registry("generation mode", "lumina.generate.modes")
 
 
 def get_mode(name: str):

@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 from lumina.config import settings
 from lumina.errors import InvalidInputError, PermissionDeniedError
-from lumina.jobs.kinds import KINDS, JobContext, JobKind  # noqa: F401 - the package's API
+from lumina.jobs.kinds import KINDS, JobContext, JobKind, kind_of  # noqa: F401 - the package's API
 from lumina.records import Job
 from lumina.store import connect, transaction
 from lumina.store import jobs as store_jobs
@@ -134,7 +134,7 @@ def _require_control(job: Job, verb: str) -> None:
         raise PermissionDeniedError(f"Job {job.id} belongs to no project; only the command line can {verb} it.")
     # a kind's control role: curators stop and restart their own kinds, owners the ones that
     # spend teacher or GPU time
-    access.require(job.project_id, KINDS.get(job.kind).control_role, f"{verb} a {job.kind} job")
+    access.require(job.project_id, kind_of(job).control_role, f"{verb} a {job.kind} job")
 
 
 def cancel(job_id: int, grace_s: float | None = None, wait: bool = True) -> Job:
@@ -152,7 +152,7 @@ def cancel(job_id: int, grace_s: float | None = None, wait: bool = True) -> Job:
     if not wait:
         return get(job_id)
     # a kind's grace: the trainer saves a checkpoint before it stops, never kill it mid-save
-    grace_s = max(15.0 if grace_s is None else grace_s, KINDS.get(job.kind).cancel_grace_s or 0.0)
+    grace_s = max(15.0 if grace_s is None else grace_s, kind_of(job).cancel_grace_s or 0.0)
     deadline = time.monotonic() + grace_s
     while time.monotonic() < deadline:
         job = get(job_id)
@@ -252,16 +252,16 @@ def outcome(job: Job) -> str:
 
 def describe(job: Job) -> str:
     """What the job does, in a phrase, from its kind's declaration."""
-    kind = KINDS.get(job.kind) if job.kind in KINDS else None
-    return kind.describe(job) if kind and kind.describe else job.kind
+    kind = kind_of(job)
+    return kind.describe(job) if kind.describe else job.kind
 
 
 def progress_unit(job: Job) -> str:
     """What the job's done / total count: "samples", "steps" or "items"."""
-    kind = KINDS.get(job.kind) if job.kind in KINDS else None
-    return kind.unit(job) if kind and kind.unit else "items"
+    kind = kind_of(job)
+    return kind.unit(job) if kind.unit else "items"
 
 
 def uses_teacher(job: Job) -> bool:
-    kind = KINDS.get(job.kind) if job.kind in KINDS else None
-    return bool(kind and kind.uses_teacher and kind.uses_teacher(job))
+    kind = kind_of(job)
+    return bool(kind.uses_teacher and kind.uses_teacher(job))

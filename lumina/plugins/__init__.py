@@ -46,25 +46,33 @@ def plugin_modules() -> list[str]:
 
 
 def load_plugins() -> None:
-    """Import every plugin module once per process (a module named later is imported then)."""
+    """Import every plugin module once per process (a module named later is imported then).
+
+    No lock is held while a module imports: the module registers into a registry, which takes
+    that registry's lock, and a thread importing the same module directly would otherwise wait
+    on us while we wait on its import lock. A plugin that fails to import is not remembered as
+    loaded, so every later lookup reports it again instead of quietly missing its kinds.
+    """
     with _plugins_lock:
-        for name in plugin_modules():
-            if name in _plugins_loaded:
-                continue
+        todo = [n for n in plugin_modules() if n not in _plugins_loaded]
+    for name in todo:
+        try:
+            importlib.import_module(name)
+        except Exception as e:
+            raise InvalidInputError(
+                f"The Lumina plugin '{name}' (LUMINA_PLUGINS or an entry point) could not be "
+                f"imported: {type(e).__name__}: {e}") from e
+        with _plugins_lock:
             _plugins_loaded.add(name)
-            try:
-                importlib.import_module(name)
-            except Exception as e:
-                raise InvalidInputError(
-                    f"The Lumina plugin '{name}' (LUMINA_PLUGINS or an entry point) could not be "
-                    f"imported: {type(e).__name__}: {e}") from e
 
 
 class Registry(Generic[T]):
     """Named objects of one kind. ``name_of`` reads an object's name (default: ``.name``)."""
 
-    def __init__(self, kind: str, package: str, name_of: Callable[[T], str] = lambda o: o.name):
+    def __init__(self, kind: str, package: str, name_of: Callable[[T], str] = lambda o: o.name,
+                 listing: str = "available"):
         self.kind = kind
+        self._listing = listing  # the word before the names in "Unknown ... (available: a, b)"
         self.package = package
         self._name_of = name_of
         self._items: dict[str, T] = {}
@@ -89,13 +97,13 @@ class Registry(Generic[T]):
 
     def _load(self) -> None:
         if not self._builtins_loaded:
-            with self._lock:
-                if not self._builtins_loaded:
-                    pkg = importlib.import_module(self.package)
-                    for info in pkgutil.iter_modules(pkg.__path__, self.package + "."):
-                        if not info.name.rpartition(".")[2].startswith("_"):
-                            importlib.import_module(info.name)
-                    self._builtins_loaded = True
+            # Python's import lock makes concurrent imports of one module safe; holding our own
+            # lock here would deadlock against a thread importing a built-in that registers.
+            pkg = importlib.import_module(self.package)
+            for info in pkgutil.iter_modules(pkg.__path__, self.package + "."):
+                if not info.name.rpartition(".")[2].startswith("_"):
+                    importlib.import_module(info.name)
+            self._builtins_loaded = True
         load_plugins()
 
     def get(self, name: str) -> T:
@@ -104,19 +112,21 @@ class Registry(Generic[T]):
             return self._items[name]
         except KeyError:
             raise InvalidInputError(
-                f"Unknown {self.kind} '{name}' (available: {', '.join(self.names())}).") from None
+                f"Unknown {self.kind} '{name}' ({self._listing}: {', '.join(self.names())}).") from None
 
     def names(self) -> list[str]:
-        self._load()
-        return list(self._items)
+        return [self._name_of(item) for item in self]
 
     def __contains__(self, name: object) -> bool:
         self._load()
         return name in self._items
 
     def __iter__(self) -> Iterator[T]:
+        """In each object's ``position`` (lists show the built-ins in a chosen order), then as registered."""
         self._load()
-        return iter(list(self._items.values()))
+        with self._lock:
+            items = list(self._items.values())
+        return iter(sorted(items, key=lambda o: getattr(o, "position", 1000)))
 
 
 def _qualname(obj: object) -> str:

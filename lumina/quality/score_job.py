@@ -62,6 +62,12 @@ class ScoreParams(BaseModel):
         """The CLI's flags are shared by all scorers: keep those the scorer declares."""
         model = SCORERS.get(scorer).Options if scorer in SCORERS else None
         own = {k: v for k, v in flags.items() if model is not None and k in model.model_fields}
+        # another scorer's flag does not apply here, but a bad value is still refused, as before
+        for other in SCORERS:
+            if other.name != scorer:
+                theirs = {k: v for k, v in flags.items() if k in other.Options.model_fields and k not in own}
+                if theirs:
+                    options_for(other, theirs)
         return cls(scorer, options={**own, **(options or {})})
 
     def to_dict(self) -> dict[str, Any]:

@@ -33,6 +33,7 @@ class Backend:
     options: type[BaseModel] | None = None
     parse: Callable[[str, str, str], "TeacherSpec"] | None = None  # (backend, spec, rest); default: rest is the model
     unavailable: Callable[[], str | None] | None = None  # why it cannot run here, or None
+    position: int = 1000  # where lists and messages name it (the built-ins first)
 
     def load_factory(self) -> Callable[..., Teacher]:
         module_name, _, fn = self.factory.partition(":")
@@ -51,11 +52,11 @@ class TeacherSpec:
         return f"{self.backend}:{self.base_url}#{self.model}" if self.base_url else f"{self.backend}:{self.model}"
 
 
-def parse_url_spec(backend: str, spec: str, rest: str) -> TeacherSpec:
+def parse_url_spec(backend: str, spec: str, rest: str, what: str = "Teacher spec") -> TeacherSpec:
     """'URL#MODEL' for backends that reach a server: an http(s) URL with a host, then the model."""
     url, hash_, model = rest.partition("#")
     if not url.startswith(("http://", "https://")) or not hash_ or not model:
-        raise TeacherError(f"Teacher spec '{spec}' must look like {backend}:http://HOST:PORT/v1#MODEL.")
+        raise TeacherError(f"{what} '{spec}' must look like {backend}:http://HOST:PORT/v1#MODEL.")
     from urllib.parse import urlsplit
 
     try:
@@ -64,7 +65,7 @@ def parse_url_spec(backend: str, spec: str, rest: str) -> TeacherSpec:
     except ValueError:
         parts = None
     if parts is None or not parts.hostname:
-        raise TeacherError(f"Teacher spec '{spec}' has no valid host in its URL.")
+        raise TeacherError(f"{what} '{spec}' has no valid host in its URL.")
     return TeacherSpec(backend, model, url.rstrip("/"))
 
 

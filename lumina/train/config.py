@@ -11,7 +11,7 @@ import importlib.util
 from dataclasses import asdict, fields
 from typing import Any, Callable
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 from pydantic.dataclasses import dataclass
 
 from lumina.models.device import DeviceInfo
@@ -26,8 +26,9 @@ _EXPECTED = {"float_parsing": "a number", "float_type": "a number", "int_parsing
 
 
 # A pydantic dataclass: typed and described like every settings object, and still positional.
-# Ranges are checked by ``validate`` (with sentences that say what to change), not here.
-@dataclass
+# Ranges are checked by ``validate`` (with sentences that say what to change), not here; types
+# are strict, so "8" or 8.0 for the rank is refused as before rather than quietly converted.
+@dataclass(config=ConfigDict(strict=True))
 class TrainConfig:
     base_model: str = Field("smollm2-135m-instruct", description="base student: bundled alias, local path or hub id")
     method: str = Field("lora", description="lora | qlora (4-bit, CUDA) | full")
@@ -56,7 +57,7 @@ class TrainConfig:
             return handler(data)
         except ValidationError as e:
             first = e.errors()[0]
-            where = ".".join(str(x) for x in first.get("loc", ())) or "config"
+            where = str((first.get("loc") or ("config",))[0])
             kind = _EXPECTED.get(first.get("type", ""), "valid")
             raise InvalidInputError(f"{where} must be {kind} (got {first.get('input')!r}).") from None
 

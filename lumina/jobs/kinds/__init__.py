@@ -76,7 +76,17 @@ def _load(ref: str) -> Any:
     return getattr(importlib.import_module(module_name), attr)
 
 
-KINDS: Registry[JobKind] = Registry("job kind", "lumina.jobs.kinds")
+KINDS: Registry[JobKind] = Registry("job kind", "lumina.jobs.kinds", listing="known")
+
+
+def kind_of(job: "Job") -> JobKind:
+    """The job's kind, or the defaults (owner control, no extra grace) for a kind this process
+    does not know (a plugin not loaded here, or one that fails to import): such a job can still
+    be listed and cancelled."""
+    try:
+        return KINDS.get(job.kind)
+    except InvalidInputError:
+        return JobKind(job.kind, handler="")
 
 
 def context_for(job: "Job", worker: "Worker") -> JobContext:

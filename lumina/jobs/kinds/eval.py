@@ -11,7 +11,7 @@ def _describe_eval(j) -> str:
 KINDS.register(JobKind(
     "eval",
     handler="lumina.evaluation.jobs:run_eval_job",
-    params="lumina.evaluation.jobs:EvalRequest",
+    params="lumina.evaluation.request:EvalRequest",
     help="Compare the tuned student with its base: loss, answers, a pairwise judge, forgetting.",
     describe=_describe_eval,
     unit=lambda j: "steps",

@@ -344,10 +344,14 @@ class OpenAITeacher:
         ), "ok")
 
 
+def _parse(backend: str, spec: str, rest: str):
+    return parse_url_spec(backend, spec, rest, what="OpenAI teacher spec")
+
+
 def build(spec, **options: Any) -> OpenAITeacher:
     return OpenAITeacher(spec.model, base_url=spec.base_url, **options)
 
 
 BACKENDS.register(Backend(
-    "openai", factory=f"{__name__}:build", remote=True, options=RemoteOptions, parse=parse_url_spec,
+    "openai", factory=f"{__name__}:build", position=30, remote=True, options=RemoteOptions, parse=_parse,
     help="any OpenAI-compatible server (vLLM serve, llama.cpp, an API): openai:http://HOST:PORT/v1#MODEL"))

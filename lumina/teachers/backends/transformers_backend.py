@@ -385,5 +385,5 @@ def build(spec, **options: Any) -> TransformersTeacher:
 
 
 BACKENDS.register(Backend(
-    "transformers", factory=f"{__name__}:build",
+    "transformers", factory=f"{__name__}:build", position=10,
     help="a Hugging Face model run in-process by transformers (slow, works anywhere): transformers:MODEL"))

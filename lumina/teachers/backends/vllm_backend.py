@@ -254,5 +254,5 @@ def _unavailable() -> str | None:
 
 
 BACKENDS.register(Backend(
-    "vllm", factory=f"{__name__}:build", unavailable=_unavailable,
+    "vllm", factory=f"{__name__}:build", position=20, unavailable=_unavailable,
     help="a model served by vLLM inside the job worker (fast batched generation): vllm:MODEL"))
