@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from lumina import jobs
+from lumina.config import settings
 from lumina.io.uploads import submit_uploads
 from pages import _common as ui
 
@@ -25,13 +26,22 @@ HELP = {
 }
 
 
+def upload_limit_mb() -> int:
+    """The one limit a browser upload meets, shown by every upload box: Lumina's own
+    (LUMINA_MAX_UPLOAD_MB, which the library enforces on what it receives), capped by the server's
+    ``server.maxUploadSize`` (which ``lumina serve`` sets to the same value). Streamlit shows its
+    server's setting unless told, and that is 200 MB when the app starts without the repo's config."""
+    return max(1, min(settings().max_upload_mb, int(st.get_option("server.maxUploadSize"))))
+
+
 def import_box(project_name: str, kind: str, key: str) -> None:
     """An uploader with optional column names (or passage sizes) and an Import button."""
     round_key = f"{key}_round"  # a new uploader after each import, so the imported file is cleared
     with st.container(border=True):
         files = st.file_uploader(f"Import {kind}", type=TYPES[kind],
                                  key=f"{key}_file_{st.session_state.get(round_key, 0)}",
-                                 accept_multiple_files=kind == "documents", help=HELP[kind])
+                                 accept_multiple_files=kind == "documents", help=HELP[kind],
+                                 max_upload_size=upload_limit_mb())
         columns: dict[str, str] = {}
         chunk_chars = overlap = None
         if kind == "documents":

@@ -4,8 +4,10 @@ set), compare versions, export them with a dataset card."""
 import streamlit as st
 
 from lumina import datasets
+from lumina.datasets.versions import split_preview
 from lumina.web import queries as ui_queries
 from pages import _common as ui
+from pages._imports import upload_limit_mb
 
 ui.ensure_frame()
 
@@ -19,20 +21,32 @@ versions = datasets.list_versions(project.name)
 st.subheader("Freeze a version")
 st.caption(f"Approved samples a version would hold today: **{approved:,}**. A version copies their current "
            "(edited) text, so later reviews never change it.")
-with st.form("freeze_form"):
-    c1, c2, c3 = st.columns([2, 2, 1])
-    name = c1.text_input("Version name", value=f"v{len(versions) + 1}",
-                         help="Letters, digits, '.', '_' or '-'. A name can't be reused.")
-    eval_fraction = c2.slider("Eval share", 0.0, 0.5, 0.1, 0.05,
+# The share and the mix follow each change (the split preview, the ratio waiting for a file); the
+# form holds the rest.
+with st.container(border=True):
+    eval_fraction = st.slider("Eval share", 0.0, 0.5, 0.1, 0.05, key="ds_eval_share",
                               help="Held out for evaluation, stratified by taxonomy node.")
-    seed = c3.number_input("Seed", value=0, step=1)
+    if approved:
+        preview = split_preview(approved, eval_fraction)
+        st.caption(f"This version would hold **{preview.summary()}**.")
+        if preview.warning:
+            st.warning(preview.warning, icon=":material/warning:")
     st.markdown("**Mix in a general dataset** (optional): LuminaSFT found synthetic data helped most mixed "
                 "with a general SFT set such as Tulu or UltraChat.")
     m1, m2 = st.columns([3, 1])
     mix_path = m1.text_input("Path on this machine (JSONL, Parquet or a `datasets` folder)", key="mix_path")
-    ratio = m2.slider("Its share of train", 0.05, 0.95, 0.5, 0.05)
-    upload = st.file_uploader("…or upload one", type=["jsonl", "json", "parquet", "csv"], key="mix_upload")
-    go = st.form_submit_button("Freeze", type="primary", disabled=approved == 0)
+    upload = st.file_uploader("…or upload one", type=["jsonl", "json", "parquet", "csv"], key="mix_upload",
+                              max_upload_size=upload_limit_mb())
+    has_mix = bool(mix_path.strip()) or upload is not None
+    ratio = m2.slider("Its share of train", 0.05, 0.95, 0.5, 0.05, key="mix_ratio", disabled=not has_mix,
+                      help="The general rows' share of the train split." if has_mix
+                      else "Give a path or upload a file to mix in first.")
+    with st.form("freeze_form", border=False):
+        c1, c2 = st.columns([3, 1])
+        name = c1.text_input("Version name", value=f"v{len(versions) + 1}",
+                             help="Letters, digits, '.', '_' or '-'. A name can't be reused.")
+        seed = c2.number_input("Seed", value=0, step=1)
+        go = st.form_submit_button("Freeze", type="primary", disabled=approved == 0)
 if go:
     with ui.show_errors():
         source = None

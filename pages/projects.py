@@ -3,11 +3,13 @@
 import streamlit as st
 
 from lumina import access, projects, teachers
+from lumina.teachers import BACKENDS, BUNDLED_LLM
 from lumina.taxonomy import tree as taxonomy
 from lumina.web import queries as ui_queries
 from lumina.errors import LuminaError
 from lumina.io.textfiles import decode
 from pages import _common as ui
+from pages._imports import upload_limit_mb
 
 ui.ensure_frame()
 
@@ -69,6 +71,49 @@ if current and not actor.trusted:
                         ui.flash(f"{ui.escape_inline(who)} is now {role} of {ui.escape_inline(current)}.")
                     st.rerun()
 
+
+def teacher_choices() -> dict[str, str]:
+    """Ready teacher specs, one per registered backend (the bundled model for those that run here,
+    the backend's name alone for those reached over the network), each with how it reads."""
+    out = {}
+    for b in BACKENDS:
+        desc, _, example = b.help.rpartition(": ") if ": " in b.help else (b.help, "", "")
+        why = b.unavailable() if b.unavailable else None
+        if b.remote:
+            spec, label = f"{b.name}:", f"{b.name}: {desc} — type its spec under Teacher ({example or b.name + ':…'})"
+        else:
+            spec = f"{b.name}:{BUNDLED_LLM}"
+            label = f"{spec} — {desc}, bundled model"
+        out[spec] = label + (f" — not available here: {why}" if why else "")
+    return out
+
+
+def default_choice(choices: dict[str, str]) -> str:
+    """The library's default teacher when its backend runs here, else the first ready one that does."""
+    def runs(spec: str) -> bool:
+        b = BACKENDS.get(spec.partition(":")[0])
+        return not b.remote and not (b.unavailable and b.unavailable())
+
+    preferred = teachers.default_teacher_spec()
+    if preferred in choices and runs(preferred):
+        return preferred
+    return next((s for s in choices if runs(s)), next(iter(choices)))
+
+
+def teacher_problem(spec: str) -> str | None:
+    """Why this spec cannot be a project's teacher here (checked before anything is created)."""
+    backend, _, rest = spec.partition(":")
+    if backend in BACKENDS and not rest and BACKENDS.get(backend).remote:
+        example = BACKENDS.get(backend).help.rpartition(": ")[2] or f"{backend}:http://HOST:PORT/v1#MODEL"
+        return f"Type the {backend} teacher's spec under Teacher, e.g. {example}."
+    try:
+        projects.check_teacher(spec, reach=True)
+        b = teachers.backend_of(spec)
+        return b.unavailable() if b.unavailable else None
+    except LuminaError as exc:
+        return str(exc)
+
+
 st.subheader("New project")
 examples = ui_queries.example_taxonomies()
 NONE = "(no taxonomy)"
@@ -80,29 +125,41 @@ with st.form("new_project", clear_on_submit=False):
                              key="new_example",
                              help="Files in data/examples/.")
     upload = right.file_uploader("…or upload a taxonomy YAML (used instead of the example)",
-                                 type=["yaml", "yml"], key="new_upload")
-    teacher = st.text_input(
-        "Teacher", value=teachers.default_teacher_spec(), key="new_teacher",
-        help="BACKEND:MODEL — transformers:MODEL, vllm:MODEL or openai:http://HOST:PORT/v1#MODEL.",
-    )
+                                 type=["yaml", "yml"], key="new_upload", max_upload_size=upload_limit_mb())
+    choices = teacher_choices()
+    t1, t2 = st.columns(2)
+    choice = t1.selectbox("Ready teacher", list(choices), index=list(choices).index(default_choice(choices)),
+                          format_func=choices.get, key="new_teacher_choice",
+                          help="The backends Lumina knows, with the bundled model where it runs here.")
+    custom = t2.text_input("Teacher", key="new_teacher", placeholder="the ready teacher, or type BACKEND:MODEL",
+                           help="Empty: the ready teacher picked beside. A spec typed here is used instead — "
+                                + "; ".join(f"{b.name}: {b.help}" for b in BACKENDS))
+    teacher_note = st.empty()  # the teacher's problem, beside its fields
     student = st.text_input("Student", value=teachers.default_student_spec(), key="new_student",
                             help="The small model you will fine-tune on the curated samples.")
     submitted = st.form_submit_button("Create project", type="primary", icon=":material/add:")
 
 if submitted:
+    teacher = custom.strip() or choice
+    problem = teacher_problem(teacher)
+    if problem:
+        teacher_note.error(problem, icon=":material/error:")
     with ui.show_errors():
-        if upload is not None:
-            text = decode(upload.getvalue(), upload.name)
-            tree = taxonomy.loads(text, where=upload.name)
-        elif example != NONE:
-            tree = taxonomy.load(next(p for p in examples if p.name == example))
+        if problem:  # nothing is created; the name's own problem, if any, shows at once too
+            projects.validate_name(name)
         else:
-            tree = None
-        project = projects.create_project(name, taxonomy_obj=tree, teacher=teacher, student=student)
-        ui.select_project(project.name)
-        nodes = f" with {len(tree.leaves())} taxonomy leaves" if tree else " without a taxonomy"
-        ui.flash(f"Created project **{ui.escape_inline(project.name)}**{nodes}. Next: Generate.")
-        st.rerun()
+            if upload is not None:
+                tree = taxonomy.loads(decode(upload.getvalue(), upload.name), where=upload.name)
+            elif example != NONE:
+                tree = taxonomy.load(next(p for p in examples if p.name == example))
+            else:
+                tree = None
+            project = projects.create_project(name, taxonomy_obj=tree, teacher=teacher, student=student,
+                                              check_reachable=False)  # reached just above
+            ui.select_project(project.name)
+            nodes = f" with {len(tree.leaves())} taxonomy leaves" if tree else " without a taxonomy"
+            ui.flash(f"Created project **{ui.escape_inline(project.name)}**{nodes}. Next: Generate.")
+            st.rerun()
 
 if examples:
     with st.expander("About the example taxonomies"):

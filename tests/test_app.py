@@ -288,3 +288,100 @@ def test_generate_page_teacher_settings_and_probe():
         assert not at.exception, at.exception
         ok = [s.value for s in at.success]
         assert ok and "Answered in" in ok[0] and "&lt;b&gt;" in ok[0]  # teacher text shown inert
+
+
+# --- blind inputs: teacher choices, upload limit, split preview, mix controls ----------------------
+
+
+def test_create_project_teacher_choices_list_the_backends_and_the_bundled_model():
+    from lumina.teachers import BACKENDS, BUNDLED_LLM, default_teacher_spec
+
+    at = run_page("projects")
+    box = at.selectbox(key="new_teacher_choice")
+    options = [str(o) for o in box.options]
+    for b in BACKENDS:
+        assert any(o.startswith(f"{b.name}:") for o in options), (b.name, options)
+        assert any(b.help.rpartition(": ")[0] in o for o in options)
+    assert any(f"transformers:{BUNDLED_LLM}" in o for o in options)
+    chosen = BACKENDS.get(box.value.partition(":")[0])  # the default runs on this machine
+    assert not chosen.remote and not (chosen.unavailable and chosen.unavailable())
+    assert box.value == default_teacher_spec()  # the library's default, when it runs here
+    at.text_input(key="new_name").input("picked")
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert projects.get("picked").teacher == box.value
+
+
+def test_create_project_checks_the_teacher_beside_the_field_first():
+    at = run_page("projects")
+    at.text_input(key="new_name").input("never")
+    at.text_input(key="new_teacher").input("gpt:nonsense")
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    assert projects.names() == []
+    (err,) = at.error
+    assert "Unknown teacher backend 'gpt'" in err.value
+    form = at.get("form")[0]  # shown inside the form, beside the teacher fields, not at the page top
+    assert any("Unknown teacher backend" in e.value for e in form.error)
+
+    at.text_input(key="new_teacher").input("")
+    at.selectbox(key="new_teacher_choice").select("openai:")  # a remote backend needs its URL typed
+    at.button[0].click().run()
+    assert any("openai:http://HOST:PORT/v1#MODEL" in e.value for e in at.get("form")[0].error)
+    assert projects.names() == []
+
+
+def test_upload_limit_shown_is_the_enforced_limit(monkeypatch):
+    from lumina.config import settings
+    from lumina.errors import InvalidInputError
+    from lumina.io.uploads import submit_uploads
+    from lumina.web import serving
+
+    def shown(at: AppTest) -> list[int]:
+        return [u.proto.max_upload_size_mb for u in at.get("file_uploader")]
+
+    at = run_page("projects")  # AppTest, like a server started without the repo's config: 200 MB
+    assert shown(at) == [settings().max_upload_mb] == [100]
+    monkeypatch.setenv("LUMINA_MAX_UPLOAD_MB", "1")
+    make_project()
+    at = run_page("generate")
+    at.radio(key="gen_mode").set_value("seeded").run()
+    assert shown(at) == [1]
+    with pytest.raises(InvalidInputError, match="exceed the 1 MB limit"):
+        submit_uploads("science", "seeds", [("big.jsonl", b"x" * (1024**2 + 1))])
+    args = serving.streamlit_args("127.0.0.1", 8501)
+    assert args[args.index("--server.maxUploadSize") + 1] == "1"  # the server agrees too
+
+
+def _approve_all() -> None:
+    from lumina import review
+
+    review.decide("science", [s.id for s in samples.list_for("science")], "approve", "cli-owner")
+
+
+def test_datasets_page_previews_the_split_before_freezing():
+    make_project()
+    _approve_all()
+    at = run_page("datasets")
+    assert not at.exception, at.exception
+    assert "eval: 1 of 3 rows (33%), train: 2" in text_of(at)
+    assert any("You asked for 10%" in w.value and "(33%)" in w.value for w in at.warning)
+    at.slider(key="ds_eval_share").set_value(0.0).run()
+    assert "eval: 0 of 3 rows (0%), train: 3" in text_of(at)
+    assert not at.warning
+
+
+def test_datasets_mix_ratio_waits_for_a_mix_file():
+    make_project()
+    _approve_all()
+    at = run_page("datasets")
+    assert at.slider(key="mix_ratio").disabled
+    at.text_input(key="mix_path").input("general.jsonl").run()
+    assert not at.slider(key="mix_ratio").disabled
+    at.text_input(key="mix_path").input("").run()
+    assert at.slider(key="mix_ratio").disabled
+    at.file_uploader(key="mix_upload").upload("general.jsonl", b'{"instruction": "a", "response": "b"}\n',
+                                              "application/json")
+    at.run()
+    assert not at.slider(key="mix_ratio").disabled

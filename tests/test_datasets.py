@@ -185,3 +185,21 @@ def test_dataset_cli(proj, tmp_path):
     assert "dataset version `g2`" in r.stdout
     r = lumina("dataset", "push", proj, "g2", "me/data", env={"HF_HUB_OFFLINE": "1"})
     assert r.returncode == 2 and "HF_HUB_OFFLINE" in r.stderr
+
+
+def test_split_preview_is_what_freezing_gives_and_warns_when_far_from_the_asked_share():
+    from lumina.datasets.versions import split_preview, stratified_split
+
+    for n in range(0, 30):
+        for f in (0.0, 0.05, 0.1, 0.25, 0.5, 0.9):
+            p = split_preview(n, f)
+            train, evals = stratified_split([(i, f"node{i % 4}") for i in range(n)], f, seed=3)
+            assert (p.train, p.eval) == (len(train), len(evals)), (n, f)
+    p = split_preview(3, 0.1)
+    assert p.summary() == "eval: 1 of 3 rows (33%), train: 2"
+    assert "You asked for 10%" in p.warning and "(33%)" in p.warning
+    assert split_preview(100, 0.1).warning is None and split_preview(3, 0.0).warning is None
+    assert "Nothing is left for training" in split_preview(1, 0.9).warning
+    assert "No row is held out" in split_preview(1, 0.1).warning
+    with pytest.raises(InvalidInputError, match="eval share"):
+        split_preview(3, 1.0)

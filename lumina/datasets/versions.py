@@ -44,6 +44,55 @@ def check_name(name: str) -> str:
     return name
 
 
+def eval_size(n: int, eval_fraction: float) -> int:
+    """How many of ``n`` rows ``stratified_split`` puts in eval: round(n × fraction), but at least
+    one and never all of them when a share is asked for and there are two rows or more."""
+    target = round(n * eval_fraction)
+    if eval_fraction > 0 and n >= 2:
+        target = max(1, min(target, n - 1))
+    return target
+
+
+@dataclass(frozen=True)
+class SplitPreview:
+    """What freezing ``rows`` approved samples with ``asked`` as the eval share would give."""
+    rows: int
+    asked: float
+    eval: int
+    train: int
+    warning: str | None  # the split is far from the share asked for, or leaves a side empty
+
+    @property
+    def share(self) -> float:
+        return self.eval / self.rows if self.rows else 0.0
+
+    def summary(self) -> str:
+        return f"eval: {self.eval} of {self.rows} rows ({self.share:.0%}), train: {self.train}"
+
+
+FAR_FROM_ASKED = 0.05  # an eval share further than this from the one asked for is worth a warning
+
+
+def split_preview(rows: int, eval_fraction: float) -> SplitPreview:
+    """The train/eval sizes ``freeze`` would produce for ``rows`` approved samples, before freezing."""
+    if not 0.0 <= eval_fraction < 1.0:
+        raise InvalidInputError("The eval share must be at least 0 and below 1 (e.g. 0.1 for 10%).")
+    n_eval = eval_size(rows, eval_fraction)
+    share = n_eval / rows if rows else 0.0
+    warning = None
+    if rows and n_eval == rows:
+        warning = (f"Nothing is left for training: {rows} approved row{'s' * (rows != 1)} all go to eval. "
+                   "Approve more samples or lower the eval share.")
+    elif rows and eval_fraction > 0 and n_eval == 0:
+        warning = (f"No row is held out: {rows} approved row is too few to split. "
+                   "Approve more samples to get an eval split.")
+    elif rows and abs(share - eval_fraction) > FAR_FROM_ASKED:
+        warning = (f"You asked for {eval_fraction:.0%} but {rows} approved rows split into {n_eval} eval "
+                   f"row{'s' * (n_eval != 1)} ({share:.0%}): too few rows to come closer. "
+                   "Approve more samples for a share near the one asked for.")
+    return SplitPreview(rows, eval_fraction, n_eval, rows - n_eval, warning)
+
+
 def stratified_split(items: list[tuple[int, str | None]], eval_fraction: float, seed: int) -> tuple[list[int], list[int]]:
     """Split (id, node) pairs so each node keeps about ``eval_fraction`` of its samples in eval.
 
@@ -56,9 +105,7 @@ def stratified_split(items: list[tuple[int, str | None]], eval_fraction: float, 
     for sid, node in items:
         by_node.setdefault(node, []).append(sid)
     rng = random.Random(seed)
-    target = round(len(items) * eval_fraction)
-    if eval_fraction > 0 and len(items) >= 2:
-        target = max(1, min(target, len(items) - 1))
+    target = eval_size(len(items), eval_fraction)
     quotas = {n: len(v) * eval_fraction for n, v in by_node.items()}
     alloc = {n: int(q) for n, q in quotas.items()}
     by_remainder = sorted(by_node, key=lambda n: (-(quotas[n] - alloc[n]), -len(by_node[n]), str(n)))

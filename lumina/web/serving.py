@@ -24,7 +24,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from lumina.config import REPO_ROOT
+from lumina.config import REPO_ROOT, settings
 from lumina.errors import InvalidInputError
 
 AUTH_MODES = ("oidc", "header", "none")
@@ -132,9 +132,11 @@ def header_user(headers: dict[str, str], config: AuthConfig) -> str | None:
 
 
 def streamlit_args(host: str, port: int, secrets: list[str] | None = None) -> list[str]:
-    """``streamlit run`` arguments: beyond loopback, visitors see no tracebacks."""
+    """``streamlit run`` arguments: beyond loopback, visitors see no tracebacks; the server takes
+    uploads up to LUMINA_MAX_UPLOAD_MB, the limit the library enforces and the upload boxes show."""
     args = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "app.py"),
-            "--server.address", host, "--server.port", str(port)]
+            "--server.address", host, "--server.port", str(port),
+            "--server.maxUploadSize", str(settings().max_upload_mb)]
     if not is_loopback(host):
         args += ["--client.showErrorDetails", "none"]
     if secrets:
