@@ -58,6 +58,19 @@ def scores(s: Sample) -> None:
         st.caption("No scores.")
 
 
+def shown_params(s: Sample) -> dict:
+    """The sample's sampling parameters with its own seed. Samples generated before the modes
+    stored it kept the job-wide ``seed: null`` although every teacher call was sent the item's
+    seed (the provenance ``seed``): such a null is shown as that seed."""
+    params = dict(s.params or {})
+    if s.seed is None or s.job_id is None:
+        return params
+    for step, value in params.items():
+        if isinstance(value, dict) and "seed" in value and value["seed"] is None:
+            params[step] = {**value, "seed": s.seed}
+    return params
+
+
 def provenance(s: Sample) -> None:
     """Who and what wrote the sample: mode, teachers, templates, seed, job; parameters; raw output."""
     st.dataframe([{"field": k, "value": "" if v is None else str(v)} for k, v in (
@@ -68,7 +81,7 @@ def provenance(s: Sample) -> None:
         ("created", s.created_at.strftime("%Y-%m-%d %H:%M:%S") if s.created_at else None),
     )], hide_index=True, column_config={"value": st.column_config.TextColumn(width="large")})
     with st.expander("Sampling parameters"):
-        st.json(s.params or {}, expanded=2)
+        st.json(shown_params(s), expanded=2)
     with st.expander("Raw teacher output"):
         raw = s.raw or {}
         if not raw:

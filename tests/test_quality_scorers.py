@@ -272,6 +272,44 @@ def test_template_leftovers():
         assert textstats.template_leftovers(text) == [], text
 
 
+PLACEHOLDERS = ["<the request>", "<your answer here>", "[INSERT TOPIC]", "{topic}", "{{ instruction }}",
+                "<instruction>", "Instruction: <the request>", "<the request>?", "Answer: <your answer here>",
+                "[topic]", "<YOUR_ANSWER_HERE>", '"<the user\'s request>"', "Question: {{ instruction }}"]
+NOT_PLACEHOLDERS = [
+    "```html\n<instruction>Do it</instruction>\n<br>\n```",  # HTML/XML in code
+    "Write an HTML page with a <div>, a <span> and a <p>Hello</p>.",
+    "<note><to>Tove</to><from>Jani</from></note>",  # markup without fences
+    "First line<br>second line<br>third line", "<br>",  # <br> in a markdown answer
+    "If a < b > c then b lies between a and c.", "a<b>c", "x < y",  # maths
+    "```java\nList<String> xs = new ArrayList<>();\n```", "Use `List<String>` here.", "List<String>",
+    "Map<String, List<Integer>>", "See [the docs](https://example.org) for more.", "- [x] done",
+    "What does f'{name}' print in Python when name is Bob?", "Use a dict like {'a': 1} in Python.",
+    "Write a short story about {topic} for children who love dragons and castles.",  # a slip, not most of it
+]
+
+
+def test_bare_placeholders_in_the_instruction_or_the_response():
+    for text in PLACEHOLDERS:
+        assert textstats.placeholder_only(text), text
+        assert "placeholder" in textstats.template_leftovers(text), text
+        assert textstats.instruction_leftovers(text) == ["placeholder"], text
+        answer = "Here is a clear and complete answer to the question."
+        flag = textstats.score(text, answer)[1]["template_leftover"]  # the instruction is the placeholder
+        assert flag == {"kinds": ["placeholder"], "instruction": ["placeholder"]}, text
+        assert "placeholder" in textstats.score("Explain how rainbows form.", text)[1]["template_leftover"]["kinds"]
+    for text in NOT_PLACEHOLDERS:
+        assert not textstats.placeholder_only(text), text
+        assert textstats.template_leftovers(text) == [] and textstats.instruction_leftovers(text) == [], text
+        assert "template_leftover" not in _flags(text, "A plain answer in a full sentence."), text
+    # An instruction about Jinja or chat tokens is no leftover; the same text as an answer still is.
+    assert textstats.instruction_leftovers("What does {{ name }} do in a Jinja template?") == []
+    assert textstats.instruction_leftovers("Explain the <|im_end|> token.") == []
+    scores, flags = textstats.score("<the request>", "Sure, here is a helpful answer for you.")
+    [leftover] = [s for s in scores if s.metric == "template_leftover"]
+    assert leftover.value == 1.0 and leftover.details == {"kinds": ["placeholder"], "instruction": ["placeholder"]}
+    assert flags["template_leftover"]["instruction"] == ["placeholder"]
+
+
 def test_restated_instruction():
     inst = "Explain how a rainbow forms after a summer storm."
     assert textstats.instruction_echo(inst, inst) == 1.0
@@ -288,7 +326,7 @@ def test_v3_score_is_v2_plus_the_extras():
     extra, extra_flags = textstats.extra_heuristics(inst, resp)
     assert {s.metric for s in scores} == {s.metric for s in v2_scores} | {s.metric for s in extra}
     assert not {s.metric for s in v2_scores} & {s.metric for s in extra}  # nothing computed twice
-    assert all(s.scorer == "heuristics" and s.scorer_version == "3" for s in scores)
+    assert all(s.scorer == "heuristics" and s.scorer_version == textstats.VERSION == "4" for s in scores)
     assert set(v2_flags) <= set(flags) and set(extra_flags) <= set(flags)
     assert {"template_leftover", "refusal", "truncated"} <= set(flags)
     _, both = textstats.score("How do I bake bread?", "Mix the flour with the", "length")

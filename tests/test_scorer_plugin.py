@@ -90,7 +90,7 @@ def test_builtin_scorers_keep_their_stored_names_versions_and_scopes(project):
     for name, (version, scope) in expected.items():
         s = SCORERS.get(name)
         assert (s.name, s.version_for(pid), s.scope) == (name, version, scope)
-    assert textstats.VERSION == "3" and SCORERS.get("heuristics").batch_size == 2000
+    assert textstats.VERSION == "4" and SCORERS.get("heuristics").batch_size == 2000
     assert SCORERS.get("judge").batch_size == 8 and SCORERS.get("ifd").batch_size == 16
 
 
@@ -131,9 +131,9 @@ def test_an_old_format_score_job_still_runs(project):
     jobs.launch(job.id)
     final = jobs.wait(job.id, timeout_s=300)
     assert final.status == "done", final.error
-    assert final.result == {"scorer": "heuristics", "version": "3", "scored": 3, "failed": 0}
+    assert final.result == {"scorer": "heuristics", "version": "4", "scored": 3, "failed": 0}
     with connect() as con:
-        assert store_quality.count_needing(con, pid, "heuristics", "3") == 0
+        assert store_quality.count_needing(con, pid, "heuristics", "4") == 0
 
 
 def test_a_plugin_scorer_runs_end_to_end_through_the_cli(project, plugin_env):

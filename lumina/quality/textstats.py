@@ -1,4 +1,4 @@
-"""Heuristics v3: the v2 signals of ``heuristics.py`` plus the ones below, all cheap and pure.
+"""Heuristics v3 (now v4): the v2 signals of ``heuristics.py`` plus the ones below, all cheap and pure.
 
 Added in v3 (none of them repeats a v2 metric; v2's tokeniser and n-gram helpers are reused):
 - language: a *heuristic* detector (no language-id library is installed): the dominant Unicode
@@ -15,6 +15,8 @@ Added in v3 (none of them repeats a v2 metric; v2's tokeniser and n-gram helpers
   its own flag so a reviewer sees why).
 - leftover template text: Jinja markers, chat-template tokens, "[INSERT ...]" placeholders,
   "As an AI" boilerplate, raw "### Response:" headers.
+- v4: a bare placeholder (``<the request>``, ``[topic]``, ``{topic}``, ``{{ instruction }}``) that
+  is (most of) the instruction or the response, outside code.
 - restated instruction: the share of the instruction's word 3-grams repeated in the response.
 
 ``score`` is the drop-in v3 of ``heuristics.score`` (same arguments, same return shape);
@@ -32,7 +34,8 @@ from lumina.quality.heuristics import words
 from lumina.records import Score
 
 SCORER = heuristics.SCORER
-VERSION = "3"  # v2 + this module (same numbering as heuristics.VERSION)
+VERSION = "4"  # v2 + this module (same numbering as heuristics.VERSION); 4: bare placeholders,
+#                also in the instruction
 
 # -- language ---------------------------------------------------------------------------------
 
@@ -218,9 +221,51 @@ _LEFTOVERS = (
 )
 
 
+# A bare placeholder: <the request>, <instruction>, [INSERT TOPIC], [topic], {topic}, {{ x }}.
+# Angle brackets must hug a word ("a < b > c" is maths), a bracketed word must not be a link.
+# Every part is bounded: a text full of unclosed '{{' costs linear time.
+_BARE = re.compile(r"\{\{[^\n]{0,200}?\}\}|\{%[^\n]{0,200}?%\}|\{\s?[A-Za-z_][\w.\-]+\s?\}|"
+                   r"\[(?:[A-Za-z][\w'’ \-]{0,60}\w)\](?!\()|<(?P<angle>[A-Za-z](?:[\w'’ \-]{0,60}\w)?)>")
+_HTML_TAGS = frozenset("a abbr b blockquote body br caption code col dd del details div dl dt em footer form h1 h2 "
+                       "h3 h4 h5 h6 head header hr html i img input ins kbd label li main nav ol option p pre q s "
+                       "samp script section select small span strong style sub summary sup table tbody td th "
+                       "thead title tr u ul var".split())
+_INLINE_CODE = re.compile(r"(`+)[^\n]+?\1")  # one line at most: no quadratic scans
+PLACEHOLDER_SHARE = 0.5  # placeholders cover at least this share of the (non-code) text
+
+
+def placeholder_only(text: str) -> bool:
+    """True when bare placeholders are (most of) ``text``: ``<the request>``, "Instruction:
+    <instruction>", ``{{ instruction }}``. Code (fenced or inline) is left out, so are HTML tag
+    names (``<br>``), type arguments (``List<String>``) and, in text holding markup (a closing
+    tag), single-word ``<tags>``."""
+    prose = _INLINE_CODE.sub(" ", _FENCED.sub(" ", text))
+    total = sum(not c.isspace() for c in prose)
+    if not total:
+        return False
+    markup = "</" in prose or "/>" in prose
+    covered = 0
+    for m in _BARE.finditer(prose):
+        angle = m.group("angle")
+        if angle is not None and (m.start() and prose[m.start() - 1].isalnum() or " " not in angle and (
+                markup or len(angle) < 3 or angle.lower() in _HTML_TAGS)):
+            continue  # a type argument (List<String>), a tag or a one-letter variable
+        covered += sum(not c.isspace() for c in m.group(0))
+    return covered / total >= PLACEHOLDER_SHARE
+
+
 def template_leftovers(text: str) -> list[str]:
     """Names of the kinds of template/boilerplate text left in ``text`` (empty = clean)."""
-    return [name for name, rx in _LEFTOVERS if rx.search(text)]
+    found = [name for name, rx in _LEFTOVERS if rx.search(text)]
+    if "placeholder" not in found and placeholder_only(text):
+        found.append("placeholder")
+    return found
+
+
+def instruction_leftovers(instruction: str) -> list[str]:
+    """Template text left as the instruction: only a bare placeholder counts (an instruction may
+    well ask about Jinja, chat tokens or "As an AI" phrasing)."""
+    return ["placeholder"] if placeholder_only(instruction) else []
 
 
 # -- restated instruction -------------------------------------------------------------------------
@@ -250,6 +295,10 @@ def _extras(instruction: str, response: str) -> tuple[list[Score], dict[str, dic
     dangling = ends_mid_sentence(response)
     fences = len(_FENCE_LINE.findall(response))
     leftovers = template_leftovers(response)
+    inst_leftovers = instruction_leftovers(instruction)
+    kinds: dict = {"kinds": leftovers + [k for k in inst_leftovers if k not in leftovers]}
+    if inst_leftovers:
+        kinds["instruction"] = inst_leftovers
     echo = instruction_echo(instruction, response)
     n_inst, n_resp = len(words(instruction)), len(words(response))
     values: list[tuple[str, float, dict | None]] = [
@@ -260,7 +309,7 @@ def _extras(instruction: str, response: str) -> tuple[list[Score], dict[str, dic
         ("unclosed_brackets", float(unclosed), None),
         ("ends_mid_sentence", float(dangling), None),
         ("code_fences_balanced", float(fences % 2 == 0), None),
-        ("template_leftover", float(bool(leftovers)), {"kinds": leftovers} if leftovers else None),
+        ("template_leftover", float(bool(kinds["kinds"])), kinds if kinds["kinds"] else None),
         ("instruction_echo", round(echo, 4), None),
     ]
     flags: dict[str, dict] = {}
@@ -277,8 +326,8 @@ def _extras(instruction: str, response: str) -> tuple[list[Score], dict[str, dic
         flags["truncated"] = {"unclosed_brackets": unclosed, "ends_mid_sentence": dangling}
     if fences % 2:
         flags["broken_code_block"] = {"fences": fences}
-    if leftovers:
-        flags["template_leftover"] = {"kinds": leftovers}
+    if kinds["kinds"]:
+        flags["template_leftover"] = kinds
     if echo >= ECHO_FLAG and n_inst >= 6:
         flags["restates_instruction"] = {"instruction_echo": round(echo, 3)}
     return [Score(SCORER, VERSION, m, v, d) for m, v, d in values], flags

@@ -19,6 +19,7 @@ from lumina.generate import MODES
 from lumina.generate.base import GenerationMode, ItemOutcome, ModeContext, NoOptions, item_seed
 from lumina.generate.novelty import normalise
 from lumina.generate.params import GenerateParams
+from lumina.generate.steps import recorded_params
 from lumina.records import JobItem, NewSample, Project
 from lumina.store import connect
 from lumina.store import inputs as store_inputs
@@ -204,8 +205,8 @@ class GroundedMode(GenerationMode):
                     context=chunk["text"], reasoning=reasoning or None, task_type=it.payload["question_type"],
                     teacher=ctx.answer_teacher.identity, instruction_teacher=ctx.instruction_teacher.identity,
                     template=refs, seed=it.payload["seed"],
-                    params={"instruction": p_q.model_dump(exclude={"json_schema"}),
-                            "answer": p_a.model_dump(exclude={"json_schema"}), "show_reasoning": show},
+                    params={"instruction": recorded_params(p_q, it.payload["seed"]),
+                            "answer": recorded_params(p_a, it.payload["seed"]), "show_reasoning": show},
                     raw={"question": raw_q, "answer": res.raw[-1], "finish_reason": last.finish_reason,
                          "evidence": evidence, "citation_found": found},
                     source=f"document:{chunk['title']}#{chunk['index']}", job_id=ctx.job_id, item_key=it.key,

@@ -13,6 +13,7 @@ from lumina.errors import InvalidInputError
 from lumina.generate import MODES
 from lumina.generate.base import GenerationMode, ItemOutcome, ModeContext, NoOptions, item_seed
 from lumina.generate.params import GenerateParams
+from lumina.generate.steps import recorded_params
 from lumina.records import JobItem, Message, NewSample, Project
 from lumina.store import connect
 from lumina.store import inputs as store_inputs
@@ -106,7 +107,8 @@ class RegenerateMode(GenerationMode):
                 mode=self.name, instruction=s["users"][0], response=s["answers"][0], messages=messages,
                 reasoning="\n\n".join(thoughts) or None, teacher=ctx.answer_teacher.identity,
                 template=t_sys.ref if not s["system"] else None,
-                params={"answer": p.model_dump(exclude={"json_schema"}), "max_turns": max_turns},
+                # The first turn's seed (turn t is asked with seed + t), as the sample records it.
+                params={"answer": recorded_params(p, it.payload["seed"]), "max_turns": max_turns},
                 seed=it.payload["seed"], source=f"prompt:{it.payload['prompt_id']}",
                 raw={"answers": s["raw"], "finish_reason": s["finish"]}, job_id=ctx.job_id, item_key=it.key,
             )))
