@@ -11,6 +11,7 @@ from lumina.web.safe_markdown import escape_inline
 from lumina.io.textfiles import decode
 from lumina.taxonomy.tree import SEP
 from pages import _common as ui
+from pages._imports import upload_limit_mb
 
 ui.ensure_frame()
 
@@ -221,7 +222,7 @@ with t_import:
             st.rerun()
     st.divider()
     upload = st.file_uploader("…or replace everything with a taxonomy YAML file", type=["yaml", "yml"],
-                              key="tax_yaml_upload")
+                              key="tax_yaml_upload", max_upload_size=upload_limit_mb())
     if st.button("Replace with this YAML", key="tax_yaml_go", disabled=upload is None):
         with ui.show_errors():
             text = decode(upload.getvalue(), upload.name)
