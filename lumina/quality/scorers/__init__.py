@@ -112,7 +112,7 @@ class Scorer:
     batch_size: ClassVar[int] = 256  # sample scope: texts per ``run`` call and write transaction
     Options: ClassVar[type[BaseModel]] = NoOptions
     help: ClassVar[str] = ""         # one line; "{teacher}" / "{student}" name the project's models
-    rank: ClassVar[int] = 100        # listing order (built-ins first)
+    position: ClassVar[int] = 100    # listing order (built-ins first), read by the Registry
     legacy: ClassVar[Mapping[str, str]] = {}  # flat keys of old stored job params -> option names
 
     def version_for(self, project_id: int) -> str:
@@ -130,5 +130,5 @@ SCORERS: Registry[Scorer] = Registry("scorer", "lumina.quality.scorers")
 
 
 def listed() -> list[Scorer]:
-    """The scorers in the order the Quality page and messages show them."""
-    return sorted(SCORERS, key=lambda s: s.rank)
+    """The scorers in the order the Quality page and messages show them (their ``position``)."""
+    return list(SCORERS)

@@ -25,7 +25,7 @@ class Options(BaseModel):
 class Decontam(Scorer):
     name = "decontam"
     scope = "project"
-    rank = 50
+    position = 50
     Options = Options
     help = "N-gram overlap and embedding matches against imported eval sets."
     legacy = {"decontam_ngram": "ngram", "decontam_threshold": "threshold", "decontam_confirm": "confirm",

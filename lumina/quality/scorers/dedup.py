@@ -24,7 +24,7 @@ class Options(BaseModel):
 class Dedup(Scorer):
     name = "dedup"
     scope = "project"
-    rank = 40
+    position = 40
     Options = Options
     help = "Exact, near (MinHash) and semantic (embedding) duplicates; the best-scored copy stays."
     legacy = {"dedup_near_threshold": "near_threshold", "dedup_semantic_threshold": "semantic_threshold",

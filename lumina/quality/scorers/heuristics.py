@@ -21,7 +21,7 @@ class Heuristics(Scorer):
     name = textstats.SCORER
     version = textstats.VERSION
     batch_size = 2000
-    rank = 10
+    position = 10
     help = "Cheap text checks (length, repetition, refusals, truncation, language, template leftovers)."
 
     def run(self, ctx: ScoreContext | None, batch: Sequence[Text] | None = None) -> tuple[Scores, Flags]:

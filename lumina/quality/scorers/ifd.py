@@ -13,7 +13,7 @@ class Ifd(Scorer):
     name = "ifd"
     version = ifd.VERSION  # its scores' versions also name the student model
     batch_size = 16
-    rank = 30
+    position = 30
     help = ("Instruction-following difficulty with the student ({student}): >1 means the "
             "instruction does not help predict the answer.")
 

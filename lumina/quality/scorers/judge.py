@@ -19,7 +19,7 @@ class Judge(Scorer):
     name = "judge"
     version = "rubric ref"  # never compared: version_for reads the project's current rubric
     batch_size = 8
-    rank = 20
+    position = 20
     help = ("The teacher ({teacher}) grades correctness, helpfulness, instruction following and "
             "complexity 1-5 with a rationale.")
 
